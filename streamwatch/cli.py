@@ -311,10 +311,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     if args.command is None:
         parser.print_help(out)
         return 2
-    logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    _setup_logging(args)
     commands = {
         "demo": lambda: _cmd_demo(args),
         "watch": lambda: _cmd_watch(args),
@@ -323,6 +320,24 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         "export": lambda: _cmd_export(args, out),
     }
     return _guard(commands[args.command])
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    """Logs go to stderr, except under the TUI, where they would tear the screen: there they
+    go to ``streamwatch.log`` in the data directory."""
+    level = logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    tui = args.command in ("demo", "watch", "replay") and not args.headless
+    if tui:
+        data_dir = args.data_dir or default_data_dir()
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            logging.basicConfig(level=level, format=fmt, filename=data_dir / "streamwatch.log")
+            return
+        except OSError:
+            logging.basicConfig(level=level, format=fmt, handlers=[logging.NullHandler()])
+            return
+    logging.basicConfig(level=level, format=fmt)
 
 
 def _guard(run: object) -> int:

@@ -289,9 +289,7 @@ class ConcernEngine:
                 or msg.sent_at - c.last_at > self.config.answer_window
             ):
                 continue
-            if mentioned & state.askers:
-                answered.append(state)
-            elif (
+            if mentioned & state.askers or (
                 cls is not None
                 and cls.topic is c.topic
                 and c.topic is not Topic.OTHER

@@ -279,9 +279,14 @@ class Pipeline:
             else:
                 self._counters.dropped_overload += 1
 
-    async def _next_batch(self) -> list[tuple[_Item, float]]:
-        """Wait for one item, then gather more until ``max_batch`` messages or ``max_wait``."""
-        first = await self._queue.get()
+    async def _next_batch(self, idle: float) -> list[tuple[_Item, float]]:
+        """Wait up to ``idle`` for one item, then gather more until ``max_batch`` or ``max_wait``.
+
+        Only a ``get()`` that has not returned is ever cancelled, so no item is lost.
+        """
+        first = await self._get_within(idle)
+        if first is None:
+            return []
         batch = [first]
         messages = 1 if isinstance(first[0], ChatMessage) else 0
         deadline = time.monotonic() + self.config.max_wait
@@ -292,23 +297,34 @@ class Pipeline:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._stopping.is_set():
                     break
-                try:
-                    item = await asyncio.wait_for(self._queue.get(), remaining)
-                except TimeoutError:
+                got = await self._get_within(remaining)
+                if got is None:
                     break
+                item = got
             batch.append(item)
             if isinstance(item[0], ChatMessage):
                 messages += 1
         return batch
+
+    async def _get_within(self, timeout: float) -> tuple[_Item, float] | None:
+        """``queue.get()`` with a timeout that never loses an item taken at the last moment."""
+        getter = asyncio.ensure_future(self._queue.get())
+        done, _ = await asyncio.wait({getter}, timeout=timeout)
+        if not done:
+            getter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await getter
+        if getter.cancelled():
+            return None
+        return getter.result()
 
     async def _classify_loop(self) -> None:
         while True:
             if self._stopping.is_set() and self._drain_deadline is not None:
                 await self._drain()
                 return
-            try:
-                batch = await asyncio.wait_for(self._next_batch(), 0.1)
-            except TimeoutError:
+            batch = await self._next_batch(idle=0.1)
+            if not batch:
                 await self._flush_shed()
                 continue
             try:
