@@ -85,6 +85,11 @@ class FileSource:
         )
         if not self.path.is_file():
             raise ConfigError(f"no such chat file: {self.path}")
+        # Fail now, before a session starts, if the file cannot be read at all (unknown format,
+        # CSV columns missing); bad rows are reported later, one by one.
+        rows = read_chat_file(self.path, self.options)
+        next(rows, None)
+        rows.close()
 
     @property
     def name(self) -> str:
@@ -117,4 +122,6 @@ class FileSource:
                 yield SourceStatus(self.name, SourceState.ENDED, time.time(), detail=detail)
                 return
             start = (last_sent or time.time()) + 5.0
-            yield SourceStatus(self.name, SourceState.LIVE, time.time(), detail=f"looping ({detail})")
+            yield SourceStatus(
+                self.name, SourceState.LIVE, time.time(), detail=f"looping ({detail})"
+            )

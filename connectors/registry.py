@@ -1,6 +1,7 @@
 """Pick a connector for a source spec through the ``streamwatch.connectors`` entry points.
 
-``twitch:somechannel``, ``youtube:VIDEO_ID``, ``bilibili:ROOM``, ``tiktok:@user``, ``file:chat.jsonl``,
+``twitch:somechannel``, ``youtube:VIDEO_ID``, ``bilibili:ROOM``, ``tiktok:@user``,
+``file:chat.jsonl``,
 ``ws://host/feed``, ``sse+https://host/events`` and a bare path to an existing file are all specs.
 Options may follow the target after ``?`` in URL query syntax
 (``twitch:channel?endpoint=ws://127.0.0.1:8765``) or come from the command line.

@@ -23,6 +23,7 @@ from streamwatch.connectors.files import FileSource, parse_speed
 from streamwatch.connectors.registry import open_source, parse_spec
 from streamwatch.engine import ConcernEngine
 from streamwatch.errors import ConfigError, StreamwatchError
+from streamwatch.events import SourceState
 from streamwatch.journal import Journal, JournalSink, default_data_dir, iso
 from streamwatch.pipeline import OverloadPolicy, Pipeline, PipelineConfig, Sink
 
@@ -55,7 +56,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="classifier: 'default' (offline multilingual model), 'baseline', a hub id or a path",
     )
-    p.add_argument("--headless", action="store_true", help="no TUI: progress on stderr, summary at the end")
+    p.add_argument(
+        "--headless", action="store_true", help="no TUI: progress on stderr, summary at the end"
+    )
     p.add_argument(
         "--overload",
         choices=[p.value for p in OverloadPolicy],
@@ -74,27 +77,57 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"streamwatch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="play the bundled live-commerce recording into the TUI (the main job)")
+    p = sub.add_parser(
+        "demo", help="play the bundled live-commerce recording into the TUI (the main job)"
+    )
     _common(p)
     _run_options(p)
-    p.add_argument("--speed", default="1", help="playback speed factor, or 'max' (default 1: real time)")
+    p.add_argument(
+        "--speed", default="1", help="playback speed factor, or 'max' (default 1: real time)"
+    )
     p.add_argument("--loop", action="store_true", help="start the recording again when it ends")
 
-    p = sub.add_parser("watch", help="watch live chat sources: twitch:CHAN youtube:VIDEO bilibili:ROOM ws://... file:PATH")
+    p = sub.add_parser(
+        "watch",
+        help="watch live chat sources: twitch:CHAN youtube:VIDEO bilibili:ROOM ws://... file:PATH",
+    )
     _common(p)
     _run_options(p)
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="source specs")
-    p.add_argument("--endpoint", default=None, help="override the server endpoint (relays, proxies, tests)")
-    p.add_argument("--map", dest="mapping", default=None, help="field mapping field=column,... for CSV and JSON feeds")
+    p.add_argument(
+        "--endpoint", default=None, help="override the server endpoint (relays, proxies, tests)"
+    )
+    p.add_argument(
+        "--map",
+        dest="mapping",
+        default=None,
+        help="field mapping field=column,... for CSV and JSON feeds",
+    )
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
 
-    p = sub.add_parser("replay", help="replay a chat file or a recorded session through the pipeline")
+    p = sub.add_parser(
+        "replay", help="replay a chat file or a recorded session through the pipeline"
+    )
     _common(p)
     _run_options(p)
-    p.add_argument("target", metavar="FILE|SESSION", help="a chat file (.jsonl, .csv, chat-downloader .json) or a session id")
+    p.add_argument(
+        "target",
+        metavar="FILE|SESSION",
+        help="a chat file (.jsonl, .csv, chat-downloader .json) or a session id",
+    )
     p.add_argument("--speed", default="max", help="speed factor or 'max' (default max)")
-    p.add_argument("--map", dest="mapping", default=None, help="CSV column mapping, e.g. ts=published_at,text=message,id=row")
-    p.add_argument("--format", default=None, choices=["jsonl", "csv", "chat-downloader"], help="input format (default: guessed)")
+    p.add_argument(
+        "--map",
+        dest="mapping",
+        default=None,
+        help="CSV column mapping, e.g. ts=published_at,text=message,id=row",
+    )
+    p.add_argument(
+        "--format",
+        default=None,
+        choices=["jsonl", "csv", "chat-downloader"],
+        help="input format (default: guessed)",
+    )
 
     p = sub.add_parser("sessions", help="list recorded sessions")
     _common(p)
@@ -106,10 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="jsonl", choices=["jsonl"], help="output format")
     p.add_argument("-o", "--output", type=Path, default=None, help="output file (default stdout)")
 
-    p = sub.add_parser("classify", help="classify chat lines (text or JSONL) and print JSON per message", add_help=False)
+    p = sub.add_parser(
+        "classify",
+        help="classify chat lines (text or JSONL) and print JSON per message",
+        add_help=False,
+    )
     p.add_argument("rest", nargs=argparse.REMAINDER)
 
-    p = sub.add_parser("ingest-server", help="accept pushed chat over WebSocket / HTTP POST", add_help=False)
+    p = sub.add_parser(
+        "ingest-server", help="accept pushed chat over WebSocket / HTTP POST", add_help=False
+    )
     p.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
@@ -120,8 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _pipeline_config(
     args: argparse.Namespace, *, live: bool, duration: float | None
 ) -> PipelineConfig:
-    policy = OverloadPolicy(args.overload) if args.overload else (
-        OverloadPolicy.SHED if live else OverloadPolicy.BLOCK
+    policy = (
+        OverloadPolicy(args.overload)
+        if args.overload
+        else (OverloadPolicy.SHED if live else OverloadPolicy.BLOCK)
     )
     if args.queue_size < 1:
         raise ConfigError("--queue-size must be at least 1")
@@ -138,8 +179,8 @@ def _run(
     live: bool,
     title: str,
     duration: float | None = None,
-    out: TextIO = sys.stdout,
 ) -> int:
+    out: TextIO = args.out
     from streamwatch.models.loader import load_classifier
 
     journal = Journal.in_dir(args.data_dir)
@@ -159,7 +200,8 @@ def _run(
             stats = asyncio.run(run_headless(pipeline))
             print(summary(stats, engine, report), file=out)
             print(session_id, file=out)
-            return 0
+            failed = [s for s in report.statuses.values() if s.state is SourceState.FAILED]
+            return 1 if failed else 0
         from streamwatch.tui.app import StreamwatchApp
 
         app = StreamwatchApp(title=title, subtitle=f"session {session_id}")
@@ -175,7 +217,12 @@ def _run(
 def _cmd_demo(args: argparse.Namespace) -> int:
     spec = parse_spec(
         f"file:{demo_recording()}",
-        {"speed": args.speed, "rebase": "1", "loop": "1" if args.loop else "0", "platform": "douyin"},
+        {
+            "speed": args.speed,
+            "rebase": "1",
+            "loop": "1" if args.loop else "0",
+            "platform": "douyin",
+        },
     )
     parse_speed(args.speed)
     return _run([FileSource(spec)], args, command="demo", live=False, title="streamwatch demo")
@@ -185,7 +232,9 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     options: dict[str, str] = {}
     if args.endpoint:
         if len(args.sources) > 1:
-            raise ConfigError("--endpoint applies to one source; put endpoint=... in each spec instead")
+            raise ConfigError(
+                "--endpoint applies to one source; put endpoint=... in each spec instead"
+            )
         options["endpoint"] = args.endpoint
     if args.mapping:
         options["map"] = args.mapping
@@ -220,7 +269,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         finally:
             journal.close()
         source = SessionSource(Journal.in_dir(args.data_dir), info, speed=parse_speed(speed))
-    return _run([source], args, command=f"replay {args.target}", live=False, title="streamwatch replay")
+    return _run(
+        [source], args, command=f"replay {args.target}", live=False, title="streamwatch replay"
+    )
 
 
 def _cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
@@ -236,10 +287,14 @@ def _cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
     if not sessions:
         print(f"no sessions recorded in {args.data_dir or default_data_dir()}", file=out)
         return 0
-    print(f"{'SESSION':<25} {'STARTED (UTC)':<20} {'STATUS':<12} {'MESSAGES':>8}  COMMAND", file=out)
+    print(
+        f"{'SESSION':<25} {'STARTED (UTC)':<20} {'STATUS':<12} {'MESSAGES':>8}  COMMAND", file=out
+    )
     for s in sessions:
         started = datetime.fromtimestamp(s.started_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{s.id:<25} {started:<20} {s.status:<12} {s.messages:>8}  {s.command[:60]}", file=out)
+        print(
+            f"{s.id:<25} {started:<20} {s.status:<12} {s.messages:>8}  {s.command[:60]}", file=out
+        )
     return 0
 
 
@@ -311,6 +366,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     if args.command is None:
         parser.print_help(out)
         return 2
+    args.out = out
     _setup_logging(args)
     commands = {
         "demo": lambda: _cmd_demo(args),

@@ -301,7 +301,9 @@ class ConcernEngine:
         for state in answered:
             if state.concern.status is ConcernStatus.ANSWERED:
                 continue
-            action = HostAction(ActionKind.ANSWER, state.concern.concern_id, msg.sent_at, "host-chat")
+            action = HostAction(
+                ActionKind.ANSWER, state.concern.concern_id, msg.sent_at, "host-chat"
+            )
             out.extend(self.apply(action))
         return out
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Union
 
 
 class Role(enum.StrEnum):
@@ -180,7 +179,7 @@ class ClassifiedMessage:
 
 @dataclass(frozen=True, slots=True)
 class Concern:
-    """A group of messages asking or complaining about the same thing, across viewers and languages."""
+    """Messages asking or complaining about the same thing, across viewers and languages."""
 
     concern_id: str
     source: str
@@ -296,17 +295,17 @@ class InputSkipped:
     at: float = field(default=0.0)
 
 
-SourceEvent = Union[ChatMessage, MessageDeleted, SourceStatus, InputSkipped]
+SourceEvent = ChatMessage | MessageDeleted | SourceStatus | InputSkipped
 """What a connector yields."""
 
-OutputEvent = Union[
-    ClassifiedMessage,
-    MessageDeleted,
-    ConcernUpdate,
-    AlertEvent,
-    HostAction,
-    SourceStatus,
-    InputSkipped,
-    PipelineStats,
-]
+OutputEvent = (
+    ClassifiedMessage
+    | MessageDeleted
+    | ConcernUpdate
+    | AlertEvent
+    | HostAction
+    | SourceStatus
+    | InputSkipped
+    | PipelineStats
+)
 """What sinks (journal, TUI, Redis) receive."""

@@ -21,7 +21,7 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,7 +109,9 @@ def parse_mapping(text: str) -> dict[str, str]:
         if not sep or not column.strip():
             raise InputFormatError(f"column mapping {part!r} is not field=column")
         if key not in FIELDS:
-            raise InputFormatError(f"unknown field {key!r} in column mapping (fields: {', '.join(FIELDS)})")
+            raise InputFormatError(
+                f"unknown field {key!r} in column mapping (fields: {', '.join(FIELDS)})"
+            )
         mapping[key] = column.strip()
     return mapping
 
@@ -139,7 +141,9 @@ def _stable_id(stream: str, where: int, text: str) -> str:
     return f"{where}-{digest}"
 
 
-def row_to_message(row: Mapping[str, Any], line: int, opts: FileOptions, received: float) -> ChatMessage:
+def row_to_message(
+    row: Mapping[str, Any], line: int, opts: FileOptions, received: float
+) -> ChatMessage:
     """Validate one generic row (already mapped to our field names)."""
     text = row.get("text")
     if not isinstance(text, str):
@@ -173,7 +177,9 @@ def row_to_message(row: Mapping[str, Any], line: int, opts: FileOptions, receive
     )
 
 
-def read_chat_file(path: Path, opts: FileOptions | None = None) -> Iterator[ChatMessage | InputSkipped]:
+def read_chat_file(
+    path: Path, opts: FileOptions | None = None
+) -> Generator[ChatMessage | InputSkipped, None, None]:
     """Yield the messages of a chat file, and an :class:`InputSkipped` for each bad row."""
     opts = opts or FileOptions()
     if not opts.stream_id:
@@ -195,10 +201,14 @@ def read_chat_file(path: Path, opts: FileOptions | None = None) -> Iterator[Chat
 
 
 def _skip(path: Path, line: int, reason: str) -> InputSkipped:
-    return InputSkipped(source=f"file:{path.name}", where=f"line {line}", reason=reason, at=time.time())
+    return InputSkipped(
+        source=f"file:{path.name}", where=f"line {line}", reason=reason, at=time.time()
+    )
 
 
-def _read_jsonl(fh: io.BufferedReader, path: Path, opts: FileOptions) -> Iterator[ChatMessage | InputSkipped]:
+def _read_jsonl(
+    fh: io.BufferedReader, path: Path, opts: FileOptions
+) -> Iterator[ChatMessage | InputSkipped]:
     for number, raw in enumerate(fh, start=1):
         if len(raw) > MAX_LINE_BYTES:
             yield _skip(path, number, f"line is {len(raw):,} bytes, over the 1 MiB limit")
@@ -235,7 +245,9 @@ def _guess_mapping(header: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _read_csv(fh: io.BufferedReader, path: Path, opts: FileOptions) -> Iterator[ChatMessage | InputSkipped]:
+def _read_csv(
+    fh: io.BufferedReader, path: Path, opts: FileOptions
+) -> Iterator[ChatMessage | InputSkipped]:
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
     dialect: type[csv.Dialect] = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
     csv.field_size_limit(MAX_LINE_BYTES)
@@ -287,7 +299,9 @@ def _downloader_row(item: Mapping[str, Any]) -> dict[str, Any]:
     assert isinstance(author, dict)
     badges = author.get("badges") or []
     titles = " ".join(
-        str(b.get("title", "")) + " " + str(b.get("name", "")) for b in badges if isinstance(b, dict)
+        str(b.get("title", "")) + " " + str(b.get("name", ""))
+        for b in badges
+        if isinstance(b, dict)
     ).lower()
     role = "viewer"
     if "owner" in titles or "broadcaster" in titles:
@@ -326,7 +340,9 @@ def _read_chat_downloader(
         while pos < len(text) and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= len(text):
-            yield _skip(path, text.count("\n", 0, pos) + 1, "file ends before the closing ']' (truncated)")
+            yield _skip(
+                path, text.count("\n", 0, pos) + 1, "file ends before the closing ']' (truncated)"
+            )
             return
         if text[pos] == "]":
             return
@@ -349,4 +365,3 @@ def _read_chat_downloader(
             amount = str(money.get("text")) if isinstance(money, dict) else None
             message = replace(message, kind=MessageKind.PAID, amount=amount)
         yield message
-

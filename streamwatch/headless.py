@@ -59,8 +59,14 @@ class ReportSink:
                 print(f"alert: {event.source}: {event.message}", file=self.out)
             elif isinstance(event, SourceStatus):
                 self.statuses[event.source] = event
-                if event.state in (SourceState.FAILED, SourceState.DEGRADED, SourceState.RECONNECTING):
-                    print(f"source {event.source}: {event.state.value} {event.detail}", file=self.out)
+                if event.state in (
+                    SourceState.FAILED,
+                    SourceState.DEGRADED,
+                    SourceState.RECONNECTING,
+                ):
+                    print(
+                        f"source {event.source}: {event.state.value} {event.detail}", file=self.out
+                    )
             elif isinstance(event, PipelineStats):
                 now = time.monotonic()
                 if now - self._last_progress >= self.progress_every:
@@ -102,7 +108,8 @@ def summary(stats: PipelineStats, engine: ConcernEngine, report: ReportSink, top
         f" {stats.unclassified} unclassified, {stats.skipped_invalid} rows skipped,"
         f" {stats.dropped_overload} dropped (overload)",
         f"questions: {report.questions}   distrust: {report.distrust}   languages: {langs or '-'}",
-        f"concerns: {len(concerns)} ({len(open_)} open, {answered} answered)   alerts: {len(report.alerts)}",
+        f"concerns: {len(concerns)} ({len(open_)} open, {answered} answered)"
+        f"   alerts: {len(report.alerts)}",
         f"throughput: {stats.rate_per_s:.0f} msg/s   latency p50 {stats.latency_p50_ms:.1f} ms"
         f"  p99 {stats.latency_p99_ms:.1f} ms",
     ]

@@ -199,7 +199,8 @@ class Journal:
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is not None and int(row[0]) > SCHEMA_VERSION:
             raise JournalError(
-                f"{self.path} was written by a newer streamwatch (schema {row[0]} > {SCHEMA_VERSION})"
+                f"{self.path} was written by a newer streamwatch"
+                f" (schema {row[0]} > {SCHEMA_VERSION})"
             )
         self._db.executescript(_SCHEMA)
         self._db.execute(
@@ -247,7 +248,9 @@ class Journal:
             if status == "running" and not _pid_alive(pid):
                 status = "interrupted"
             out.append(
-                SessionInfo(sid, started, ended, command, tuple(json.loads(sources)), model, status, count)
+                SessionInfo(
+                    sid, started, ended, command, tuple(json.loads(sources)), model, status, count
+                )
             )
         return out
 
@@ -256,7 +259,9 @@ class Journal:
         sessions = self.sessions()
         if ref == "last" and sessions:
             return sessions[-1]
-        matches = [s for s in sessions if s.id == ref] or [s for s in sessions if s.id.startswith(ref)]
+        matches = [s for s in sessions if s.id == ref] or [
+            s for s in sessions if s.id.startswith(ref)
+        ]
         if len(matches) == 1:
             return matches[0]
         if not matches:
@@ -286,7 +291,9 @@ class Journal:
             else:
                 kind = _EVENT_KINDS.get(type(event), type(event).__name__)
                 at = getattr(event, "at", time.time())
-                event_rows.append((session_id, seq, at, kind, json.dumps(_jsonable(event), ensure_ascii=False)))
+                event_rows.append(
+                    (session_id, seq, at, kind, json.dumps(_jsonable(event), ensure_ascii=False))
+                )
         try:
             self._db.execute("BEGIN")
             if message_rows:

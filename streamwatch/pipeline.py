@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Union
+from typing import Protocol
 
 from streamwatch.connectors.base import Source
 from streamwatch.engine import ConcernEngine
@@ -83,7 +83,7 @@ class PipelineConfig:
     """Stop by itself after this many seconds (unattended runs); None runs until the end."""
 
 
-_Item = Union[SourceEvent, HostAction]
+_Item = SourceEvent | HostAction
 
 
 @dataclass
