@@ -40,6 +40,7 @@ from streamwatch.text import bigrams, dice, normalize
 
 _SAMPLES = 5
 _VARIANTS = 8
+_MAX_POSTINGS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,8 @@ class _ConcernState:
 @dataclass
 class _SurgeState:
     window: deque[tuple[float, bool, Topic]] = field(default_factory=deque)
+    window_distrust: Counter[Topic] = field(default_factory=Counter)
+    """Distrust messages in the window by topic, kept in step with ``window``."""
     before_total: int = 0
     before_distrust: int = 0
     last_alert: float = -math.inf
@@ -192,7 +195,10 @@ class ConcernEngine:
         best_id, best_score = None, 0.0
         shared: Counter[str] = Counter()
         for gram in grams:
-            shared.update(index.get(gram, ()))
+            postings = index.get(gram)
+            # A bigram in hundreds of concerns ("吗", "the") says little; rarer ones decide.
+            if postings and len(postings) <= _MAX_POSTINGS:
+                shared.update(postings)
         for concern_id, _ in shared.most_common(20):
             state = self._concerns[concern_id]
             score = max((dice(grams, v) for v in state.variants), default=0.0)
@@ -316,11 +322,15 @@ class ConcernEngine:
         s = self._surge[msg.source]
         now = msg.sent_at
         s.window.append((now, cls.distrust, cls.topic))
+        if cls.distrust:
+            s.window_distrust[cls.topic] += 1
         while s.window and s.window[0][0] < now - cfg.surge_window:
-            _, was_distrust, _ = s.window.popleft()
+            _, was_distrust, old_topic = s.window.popleft()
             s.before_total += 1
-            s.before_distrust += int(was_distrust)
-        distrust_topics = Counter(topic for _, d, topic in s.window if d)
+            if was_distrust:
+                s.before_distrust += 1
+                s.window_distrust[old_topic] -= 1
+        distrust_topics = s.window_distrust
         count = sum(distrust_topics.values())
         if count < cfg.surge_min_count or now - s.last_alert < cfg.surge_cooldown:
             return None
