@@ -31,7 +31,7 @@ class SourceSpec:
     raw: str
     """The spec exactly as the user wrote it."""
     options: Mapping[str, str] = field(default_factory=dict)
-    """Options given on the command line (``--endpoint``, ``--map``...) or after ``?`` in the spec."""
+    """Options from the command line (``--endpoint``, ``--map``...) or after ``?`` in the spec."""
 
 
 @runtime_checkable

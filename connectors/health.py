@@ -1,4 +1,4 @@
-"""Per-source health bookkeeping that turns into :class:`~streamwatch.events.SourceStatus` events."""
+"""Per-source health bookkeeping, snapshotted as :class:`~streamwatch.events.SourceStatus`."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Chat classifiers: the protocol every model implements and the models that ship with streamwatch."""
+"""Chat classifiers: the protocol every model implements and the models streamwatch ships."""

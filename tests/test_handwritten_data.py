@@ -8,6 +8,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+
+from streamwatch.errors import ConfigError, InputFormatError
+from streamwatch.events import Sentiment, Topic
 from streamwatch.models.training.handwritten_data import (
     DATA_DIR,
     LANGS,
@@ -16,9 +19,6 @@ from streamwatch.models.training.handwritten_data import (
     load_handwritten,
     normalise_text,
 )
-
-from streamwatch.errors import ConfigError, InputFormatError
-from streamwatch.events import Sentiment, Topic
 
 FIELDS = {"text", "is_question", "sentiment", "distrust", "topic", "lang", "split"}
 ROWS = load_handwritten()
