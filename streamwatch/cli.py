@@ -11,7 +11,8 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -23,7 +24,7 @@ from streamwatch.connectors.files import FileSource, parse_speed
 from streamwatch.connectors.registry import open_source, parse_spec
 from streamwatch.engine import ConcernEngine
 from streamwatch.errors import ConfigError, StreamwatchError
-from streamwatch.events import SourceState
+from streamwatch.events import ClassifiedMessage, SourceState
 from streamwatch.journal import Journal, JournalSink, default_data_dir, iso
 from streamwatch.pipeline import OverloadPolicy, Pipeline, PipelineConfig, Sink
 
@@ -129,9 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="input format (default: guessed)",
     )
 
-    p = sub.add_parser("sessions", help="list recorded sessions")
+    p = sub.add_parser("sessions", help="list recorded sessions (and delete old ones)")
     _common(p)
     p.add_argument("--json", action="store_true", help="machine-readable JSON")
+    p.add_argument(
+        "--purge-older-than",
+        type=float,
+        metavar="DAYS",
+        default=None,
+        help="delete sessions that started more than DAYS days ago (never a running one)",
+    )
 
     p = sub.add_parser("export", help="export a recorded session")
     _common(p)
@@ -277,6 +285,11 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_sessions(args: argparse.Namespace, out: TextIO) -> int:
     journal = Journal.in_dir(args.data_dir)
     try:
+        if args.purge_older_than is not None:
+            if args.purge_older_than < 0:
+                raise ConfigError("--purge-older-than needs a number of days >= 0")
+            removed = journal.purge(time.time() - args.purge_older_than * 86400)
+            print(f"deleted {removed} session(s)", file=sys.stderr)
         sessions = journal.sessions()
     finally:
         journal.close()
@@ -314,11 +327,8 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def export_row(item: object) -> dict[str, object]:
+def export_row(item: ClassifiedMessage) -> dict[str, object]:
     """A journaled message as a generic-JSONL row (re-readable by ``replay``) plus its labels."""
-    from streamwatch.events import ClassifiedMessage
-
-    assert isinstance(item, ClassifiedMessage)
     m, c = item.message, item.classification
     row: dict[str, object] = {
         "ts": iso(m.sent_at),
@@ -396,8 +406,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
     logging.basicConfig(level=level, format=fmt)
 
 
-def _guard(run: object) -> int:
-    assert callable(run)
+def _guard(run: Callable[[], int]) -> int:
     try:
         code = run()
         return int(code)

@@ -254,6 +254,28 @@ class Journal:
             )
         return out
 
+    def purge(self, started_before: float) -> int:
+        """Delete sessions (with their messages and events) that started before a time.
+
+        A session still running in a live process is kept. Returns how many were deleted.
+        """
+        doomed = [
+            s.id for s in self.sessions() if s.started_at < started_before and s.status != "running"
+        ]
+        try:
+            self._db.execute("BEGIN")
+            for table in ("messages", "events", "sessions"):
+                column = "id" if table == "sessions" else "session_id"
+                self._db.executemany(
+                    f"DELETE FROM {table} WHERE {column}=?", [(sid,) for sid in doomed]
+                )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise JournalError(f"cannot delete old sessions: {exc}") from exc
+        return len(doomed)
+
     def resolve(self, ref: str) -> SessionInfo:
         """A session by id, unique id prefix, or ``last``."""
         sessions = self.sessions()

@@ -78,3 +78,15 @@ def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(JournalError, match="cannot open the journal"):
         Journal.in_dir(blocker / "sub")
+
+
+def test_purge_deletes_old_finished_sessions_only(tmp_path: Path) -> None:
+    journal = Journal.in_dir(tmp_path)
+    finished = journal.start_session("old", [], "m")
+    journal.write(finished, [ClassifiedMessage(msg("hi", mid="a"), None)])
+    journal.end_session(finished, None)
+    running = journal.start_session("live", [], "m")  # this process is alive: kept
+    assert journal.purge(started_before=float("inf")) == 1
+    assert [s.id for s in journal.sessions()] == [running]
+    assert list(journal.iter_messages(finished)) == []
+    journal.close()
