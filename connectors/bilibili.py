@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
@@ -44,22 +43,23 @@ from streamwatch.connectors.bilibili_protocol import (
     NamesMaskedEvent,
     RoomStateEvent,
 )
-from streamwatch.connectors.health import SourceHealth
-from streamwatch.connectors.reconnect import Backoff
-from streamwatch.connectors.twitch import (
+from streamwatch.connectors.common import (
     RecentIds,
     check_endpoint,
     describe_failure,
-    float_option,
+    option_float,
+    option_int,
+    quiet_websocket_logger,
     safe_url,
+    warn_unknown_options,
 )
+from streamwatch.connectors.health import SourceHealth
+from streamwatch.connectors.reconnect import Backoff, Disconnected, Reconnects
 from streamwatch.errors import ConfigError
 from streamwatch.events import ChatMessage, MessageDeleted, SourceEvent, SourceState
 
-log = logging.getLogger(__name__)
-ws_log = logging.getLogger(__name__ + ".websocket")
-"""Given to websockets; kept at INFO because its DEBUG output prints frames (the auth key)."""
-ws_log.setLevel(logging.INFO)
+ws_log = quiet_websocket_logger(__name__)
+"""Given to websockets, whose DEBUG output would print frames (the auth key)."""
 
 DEFAULT_ENDPOINT: Final = "wss://broadcastlv.chat.bilibili.com/sub"
 KEY_ENV: Final = "STREAMWATCH_BILIBILI_KEY"
@@ -67,26 +67,11 @@ UID_ENV: Final = "STREAMWATCH_BILIBILI_UID"
 BUVID_ENV: Final = "STREAMWATCH_BILIBILI_BUVID"
 WS_MAX_SIZE: Final = 2 << 20
 """Frames up to this size reach the codec, which skips packets over 1 MiB (counted)."""
+RECENT_IDS: Final = 50_000
+"""How many danmaku ids are remembered to drop repeats after a reconnect."""
 _KNOWN_OPTIONS: Final = frozenset(
     {"endpoint", "key", "uid", "buvid", "host_uid", "heartbeat", "stall_timeout", "open_timeout"}
 )
-
-
-class _Stalled(Exception):
-    pass
-
-
-class _AuthRefused(Exception):
-    pass
-
-
-def _int_option(options: Mapping[str, str], key: str, default: int | None) -> int | None:
-    raw = options.get(key)
-    if raw is None or raw == "":
-        return default
-    if not raw.strip().isdigit():
-        raise ConfigError(f"option {key}={raw!r} is not a number")
-    return int(raw)
 
 
 @dataclass
@@ -118,9 +103,7 @@ class BilibiliSource:
     ) -> None:
         environ = os.environ if env is None else env
         options = spec.options
-        unknown = sorted(set(options) - _KNOWN_OPTIONS)
-        if unknown:
-            log.warning("bilibili:%s ignores unknown options: %s", spec.target, ", ".join(unknown))
+        warn_unknown_options(f"bilibili:{spec.target}", options, _KNOWN_OPTIONS)
         target = spec.target.strip()
         if not target.isdigit() or int(target) <= 0:
             raise ConfigError(f"{spec.target!r} is not a Bilibili room id (digits)")
@@ -134,23 +117,23 @@ class BilibiliSource:
         self._settings = _Settings(
             endpoint=check_endpoint(options.get("endpoint") or DEFAULT_ENDPOINT),
             key=merged["key"] or None,
-            uid=_int_option(merged, "uid", 0) or 0,
+            uid=option_int(merged, "uid", 0),
             buvid=merged["buvid"] or None,
-            host_uid=_int_option(options, "host_uid", None),
+            host_uid=option_int(options, "host_uid", None),
             heartbeat=heartbeat
             if heartbeat is not None
-            else float_option(options, "heartbeat", 30.0),
+            else option_float(options, "heartbeat", 30.0),
             stall_timeout=stall_timeout
             if stall_timeout is not None
-            else float_option(options, "stall_timeout", 70.0),
-            open_timeout=float_option(options, "open_timeout", 10.0),
+            else option_float(options, "stall_timeout", 70.0),
+            open_timeout=option_float(options, "open_timeout", 10.0),
         )
         if self._settings.buvid and any(c in self._settings.buvid for c in ";\r\n"):
             raise ConfigError("the buvid option contains ';' or a line break")
         self._backoff = backoff or Backoff()
         self._clock = clock
         self._health = SourceHealth(self.name, clock=clock)
-        self._recent = RecentIds()
+        self._recent = RecentIds(RECENT_IDS)
 
     @property
     def name(self) -> str:
@@ -175,102 +158,86 @@ class BilibiliSource:
             clock=self._clock,
         )
 
-    async def events(self) -> AsyncGenerator[SourceEvent, None]:
+    def events(self) -> AsyncGenerator[SourceEvent, None]:
         """Yield danmaku, super chats, deletions, skips and status until cancelled."""
+        reconnects = Reconnects(self._health, self._backoff, limit="reconnects")
+        where = safe_url(self._settings.endpoint)
+        return reconnects.run(self._connection, connecting=f"connecting to {where}")
+
+    async def _connection(self) -> AsyncGenerator[SourceEvent, None]:
+        """One WebSocket connection, until it ends (raises :class:`Disconnected`)."""
         health = self._health
         s = self._settings
         headers = {"Cookie": f"buvid3={s.buvid}"} if s.buvid else None
-        yield health.status(SourceState.CONNECTING, f"connecting to {safe_url(s.endpoint)}")
-        while True:
-            heartbeats: asyncio.Task[None] | None = None
-            reason, fatal = "connection closed", False
-            try:
-                async with connect(
-                    s.endpoint,
-                    additional_headers=headers,
-                    open_timeout=s.open_timeout or None,
-                    max_size=WS_MAX_SIZE,
-                    close_timeout=2,
-                    logger=ws_log,
-                ) as ws:
-                    proto = self._protocol()
-                    proto.initiate()
-                    await self._flush(ws, proto)
-                    while True:
-                        try:
-                            async with asyncio.timeout(s.stall_timeout or None):
-                                data = await ws.recv(decode=False)
-                        except TimeoutError:
-                            health.count("stalls")
-                            raise _Stalled(
-                                f"stalled: no data for {s.stall_timeout:g} s"
-                                " (heartbeats unanswered)"
-                            ) from None
-                        health.seen()
-                        proto.receive_data(data)
-                        for event in proto.events_received():
-                            if isinstance(event, AuthReplyEvent):
-                                if not event.ok:
-                                    raise _AuthRefused(
-                                        f"auth refused (code {event.code}): the key is missing,"
-                                        " expired or not for this room"
-                                    )
-                                if heartbeats is None:
-                                    heartbeats = asyncio.create_task(self._beat(ws, proto))
-                                gap = health.reconnected()
-                                self._backoff.reset()
-                                yield health.status(
-                                    SourceState.LIVE, f"joined room {self.room_id}", gap_seconds=gap
+        heartbeats: asyncio.Task[None] | None = None
+        try:
+            async with connect(
+                s.endpoint,
+                additional_headers=headers,
+                open_timeout=s.open_timeout or None,
+                max_size=WS_MAX_SIZE,
+                close_timeout=2,
+                logger=ws_log,
+            ) as ws:
+                proto = self._protocol()
+                proto.initiate()
+                await self._flush(ws, proto)
+                while True:
+                    try:
+                        async with asyncio.timeout(s.stall_timeout or None):
+                            data = await ws.recv(decode=False)
+                    except TimeoutError:
+                        health.count("stalls")
+                        raise Disconnected(
+                            f"stalled: no data for {s.stall_timeout:g} s (heartbeats unanswered)"
+                        ) from None
+                    health.seen()
+                    proto.receive_data(data)
+                    for event in proto.events_received():
+                        if isinstance(event, AuthReplyEvent):
+                            if not event.ok:
+                                raise Disconnected(
+                                    f"auth refused (code {event.code}): the key is missing,"
+                                    " expired or not for this room",
+                                    final=SourceState.FAILED,
                                 )
-                            elif isinstance(event, NamesMaskedEvent):
-                                yield health.status(
-                                    SourceState.DEGRADED,
-                                    "names masked: anonymous session (set key, uid and buvid)",
-                                )
-                            elif isinstance(event, RoomStateEvent):
-                                if event.live:
-                                    yield health.status(SourceState.LIVE, "stream started")
-                                else:
-                                    yield health.status(
-                                        SourceState.ENDED,
-                                        "stream went offline (PREPARING); still listening",
-                                    )
-                            elif isinstance(event, HeartbeatReplyEvent):
-                                continue
-                            elif isinstance(event, ChatMessage | MessageDeleted):
-                                if self._recent.seen(_event_key(event)):
-                                    health.count("duplicates")
-                                    continue
-                                if isinstance(event, ChatMessage):
-                                    health.count("received")
-                                yield event
+                            if heartbeats is None:
+                                heartbeats = asyncio.create_task(self._beat(ws, proto))
+                            self._backoff.reset()
+                            yield health.live(f"joined room {self.room_id}")
+                        elif isinstance(event, NamesMaskedEvent):
+                            yield health.status(
+                                SourceState.DEGRADED,
+                                "names masked: anonymous session (set key, uid and buvid)",
+                            )
+                        elif isinstance(event, RoomStateEvent):
+                            if event.live:
+                                yield health.status(SourceState.LIVE, "stream started")
                             else:
-                                yield event
-                        await self._flush(ws, proto)
-            except _AuthRefused as exc:
-                yield health.status(SourceState.FAILED, str(exc))
-                return
-            except _Stalled as exc:
-                reason, fatal = str(exc), False
-            except (ConnectionClosed, InvalidHandshake, InvalidURI, TimeoutError, OSError) as exc:
-                reason, fatal = describe_failure(exc)
-            finally:
-                if heartbeats is not None:
-                    heartbeats.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await heartbeats
-            health.disconnected()
-            if fatal:
-                yield health.status(SourceState.FAILED, reason)
-                return
-            if self._backoff.exhausted():
-                detail = f"gave up after {self._backoff.attempt} attempts: {reason}"
-                yield health.status(SourceState.FAILED, detail)
-                return
-            delay = self._backoff.next_delay()
-            health.count("reconnects")
-            yield health.status(SourceState.RECONNECTING, reason, attempt=self._backoff.attempt)
-            await asyncio.sleep(delay)
+                                yield health.status(
+                                    SourceState.ENDED,
+                                    "stream went offline (PREPARING); still listening",
+                                )
+                        elif isinstance(event, HeartbeatReplyEvent):
+                            continue
+                        elif isinstance(event, ChatMessage | MessageDeleted):
+                            if not self._recent.add(_event_key(event)):
+                                health.count("duplicates")
+                                continue
+                            if isinstance(event, ChatMessage):
+                                health.count("received")
+                            yield event
+                        else:
+                            yield event
+                    await self._flush(ws, proto)
+        except (ConnectionClosed, InvalidHandshake, InvalidURI, TimeoutError, OSError) as exc:
+            reason, fatal = describe_failure(exc)
+            raise Disconnected(reason, final=SourceState.FAILED if fatal else None) from exc
+        finally:
+            if heartbeats is not None:
+                heartbeats.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeats
 
     async def _beat(self, ws: ClientConnection, proto: BilibiliProtocol) -> None:
         """Send a heartbeat now and then every ``heartbeat`` seconds until cancelled."""

@@ -27,17 +27,18 @@ A mapping spec (the ``--map`` option or ``map=`` source option) is a comma-separ
 
 Timestamps (:func:`parse_timestamp`) are ISO 8601 strings or epoch numbers whose unit (s, ms, us,
 ns) is told by magnitude. :class:`FeedNormalizer` is the sans-I/O core the feed connectors share:
-a frame (bytes or text) in, :data:`~streamwatch.events.SourceEvent` records out, with counters.
+a frame (bytes or text) in, :data:`~streamwatch.events.SourceEvent` records out, with counters;
+:class:`FeedSettings` reads the options they share.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 from streamwatch.connectors.base import SourceSpec
+from streamwatch.connectors.common import RecentIds, option_bool, option_float, option_int
 from streamwatch.connectors.health import SourceHealth
 from streamwatch.errors import ConfigError
 from streamwatch.events import ChatMessage, InputSkipped, MessageKind, Role, SourceEvent
@@ -397,32 +399,6 @@ def to_generic_json(message: ChatMessage) -> dict[str, Any]:
     return row
 
 
-class RecentIds:
-    """A bounded set of recently seen keys, for de-duplication across pages and reconnects."""
-
-    def __init__(self, capacity: int = 100_000) -> None:
-        if capacity < 1:
-            raise ValueError("capacity must be positive")
-        self.capacity = capacity
-        self._seen: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, key: str) -> bool:
-        """Remember ``key``; True if it is new, False if it was seen (a duplicate)."""
-        if key in self._seen:
-            self._seen.move_to_end(key)
-            return False
-        self._seen[key] = None
-        if len(self._seen) > self.capacity:
-            self._seen.popitem(last=False)
-        return True
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._seen
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-
 @dataclass
 class FeedNormalizer:
     """Frames of JSON chat in, events out: size, UTF-8 and JSON checks, mapping, de-duplication.
@@ -562,7 +538,7 @@ def _sub_id(base: str | None, index: int) -> str | None:
     return None if base is None else f"{base}#{index}"
 
 
-# ---------------------------------------------------------------- feed URL helpers
+# ---------------------------------------------------------------- feed URLs and options
 
 
 def split_options_fragment(url: str) -> tuple[str, dict[str, str]]:
@@ -583,24 +559,6 @@ def feed_options(spec: SourceSpec) -> tuple[str, dict[str, str]]:
     return url, {**fragment_options, **spec.options}
 
 
-def safe_url(url: str) -> str:
-    """``scheme://host/path`` without query, fragment or user info: safe to log."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
-
-
-def url_secrets(url: str) -> list[str]:
-    """Query values and user info of a URL: things that may be credentials."""
-    parts = urlsplit(url)
-    found = [value for _, value in parse_qsl(parts.query) if len(value) >= 4]
-    if parts.password:
-        found.append(parts.password)
-    return found
-
-
 def default_stream_id(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or "feed"
@@ -609,44 +567,49 @@ def default_stream_id(url: str) -> str:
     return host + (parts.path.rstrip("/") or "")
 
 
-def option_float(
-    options: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0
-) -> float:
-    """A numeric connector option, or ConfigError naming it."""
-    raw = options.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"option {name}={raw!r} is not a number") from None
-    if not math.isfinite(value) or value < minimum:
-        raise ConfigError(f"option {name}={raw!r} must be a number >= {minimum:g}")
-    return value
+FEED_TOKEN_ENV: Final = "STREAMWATCH_FEED_TOKEN"
 
 
-def option_int(options: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
-    """An integer connector option, or ConfigError naming it."""
-    raw = options.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"option {name}={raw!r} is not a whole number") from None
-    if value < minimum:
-        raise ConfigError(f"option {name}={raw!r} must be >= {minimum}")
-    return value
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    """The options every JSON feed connector reads (WebSocket, SSE, NDJSON).
 
+    ``map``, ``token`` (default ``STREAMWATCH_FEED_TOKEN``), ``platform``, ``stream`` (default:
+    host and path of the URL), ``max_bytes``, ``reconnect`` and ``status_interval``.
+    """
 
-def option_bool(options: Mapping[str, str], name: str, default: bool) -> bool:
-    """A yes/no connector option (``1/0``, ``true/false``, ``yes/no``, ``on/off``)."""
-    raw = options.get(name)
-    if raw is None or raw == "":
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"option {name}={raw!r} must be true or false")
+    token: str | None = field(repr=False)
+    platform: str
+    stream_id: str
+    max_bytes: int
+    reconnect: bool
+    """False: end when the server closes cleanly (errors are still retried)."""
+    status_interval: float
+    fmap: FieldMap
+
+    @classmethod
+    def read(cls, options: Mapping[str, str], *, platform: str, url: str) -> FeedSettings:
+        """Settings from ``options``; ``platform`` and ``url`` give the defaults."""
+        return cls(
+            token=options.get("token") or os.environ.get(FEED_TOKEN_ENV) or None,
+            platform=options.get("platform") or platform,
+            stream_id=options.get("stream") or default_stream_id(url),
+            max_bytes=option_int(options, "max_bytes", DEFAULT_MAX_BYTES, minimum=1),
+            reconnect=option_bool(options, "reconnect", True),
+            status_interval=option_float(options, "status_interval", 30.0),
+            fmap=FieldMap.parse(options.get("map")),
+        )
+
+    @property
+    def source_name(self) -> str:
+        return f"{self.platform}:{self.stream_id}"
+
+    def normalizer(self, health: SourceHealth, clock: Callable[[], float]) -> FeedNormalizer:
+        return FeedNormalizer(
+            self.fmap,
+            platform=self.platform,
+            stream_id=self.stream_id,
+            health=health,
+            max_bytes=self.max_bytes,
+            clock=clock,
+        )

@@ -57,6 +57,10 @@ class SourceHealth:
             counters=tuple(sorted(self.counters.items())),
         )
 
+    def live(self, detail: str = "") -> SourceStatus:
+        """A ``live`` status for a connection that is up, with the gap since the last one."""
+        return self.status(SourceState.LIVE, detail, gap_seconds=self.reconnected())
+
     def disconnected(self) -> None:
         if self.disconnected_at is None:
             self.disconnected_at = self.now()

@@ -47,13 +47,11 @@ from typing import IO, Any, Final
 from aiohttp import WSMsgType, web
 
 from streamwatch.connectors.base import SourceSpec
+from streamwatch.connectors.common import RecentIds, option_float, option_int, receive_within
 from streamwatch.connectors.fieldmap import (
     DEFAULT_MAX_BYTES,
     FeedNormalizer,
     FieldMap,
-    RecentIds,
-    option_float,
-    option_int,
     to_generic_json,
 )
 from streamwatch.connectors.health import SourceHealth
@@ -184,12 +182,9 @@ class IngestServer:
         try:
             await self.start()
             yield self.health.status(SourceState.LIVE, f"listening on {self.url}")
-            interval = self.config.status_interval or None
             while True:
-                try:
-                    async with asyncio.timeout(interval):
-                        event = await self.queue.get()
-                except TimeoutError:
+                event = await receive_within(self.queue.get, self.config.status_interval)
+                if event is None:
                     open_ws = sum(
                         1 for c in self.connections.values() if c.kind == "ws" and c.closed is None
                     )

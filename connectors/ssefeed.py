@@ -22,27 +22,22 @@ honouring ``Retry-After``.
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable
 
 import aiohttp
 
 from streamwatch.connectors.base import SourceSpec
-from streamwatch.connectors.fieldmap import (
-    DEFAULT_MAX_BYTES,
-    FeedNormalizer,
-    FieldMap,
-    default_stream_id,
-    feed_options,
-    option_bool,
+from streamwatch.connectors.common import (
+    FATAL_HTTP,
+    StatusTicker,
     option_float,
-    option_int,
+    receive_within,
     safe_url,
 )
+from streamwatch.connectors.fieldmap import FeedSettings, feed_options
 from streamwatch.connectors.health import SourceHealth
-from streamwatch.connectors.reconnect import Backoff
+from streamwatch.connectors.reconnect import Backoff, Disconnected, Reconnects, Sleep, retry_backoff
 from streamwatch.connectors.sse_protocol import (
     NdjsonLine,
     NdjsonSplitter,
@@ -53,18 +48,12 @@ from streamwatch.connectors.sse_protocol import (
 from streamwatch.errors import ConfigError
 from streamwatch.events import InputSkipped, SourceEvent, SourceState
 
-log = logging.getLogger(__name__)
-
-TOKEN_ENV = "STREAMWATCH_FEED_TOKEN"
-_FATAL_HTTP = frozenset({400, 401, 403, 404, 405, 410})
 _SCHEMES = {
     "sse+http": "sse",
     "sse+https": "sse",
     "ndjson+http": "ndjson",
     "ndjson+https": "ndjson",
 }
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class _HttpRefused(Exception):
@@ -104,35 +93,22 @@ class SseFeedSource:
             )
         self.mode = _SCHEMES[full_scheme]
         self.http_url = rest
-        self._token = options.get("token") or os.environ.get(TOKEN_ENV) or None
-        self.platform = options.get("platform") or self.mode
-        self.stream_id = options.get("stream") or default_stream_id(self.http_url)
-        self.max_bytes = option_int(options, "max_bytes", DEFAULT_MAX_BYTES, minimum=1)
+        self.feed = FeedSettings.read(options, platform=self.mode, url=rest)
         self.timeout = option_float(options, "timeout", 60.0, minimum=0.01)
-        self.reconnect = option_bool(options, "reconnect", True)
-        self.status_interval = option_float(options, "status_interval", 30.0)
         types = options.get("events") or ""
         self.event_types = frozenset(t.strip() for t in types.split(",") if t.strip())
-        retries = option_int(options, "retries", 0)
-        self.backoff = backoff if backoff is not None else Backoff(max_attempts=retries or None)
+        self.backoff = retry_backoff(options, backoff)
         self.clock = clock
         self.sleep = sleep
         self.health = SourceHealth(self.name, clock=clock)
-        self.normalizer = FeedNormalizer(
-            FieldMap.parse(options.get("map")),
-            platform=self.platform,
-            stream_id=self.stream_id,
-            health=self.health,
-            max_bytes=self.max_bytes,
-            clock=clock,
-        )
-        self.sse = SseParser(max_event_bytes=self.max_bytes)
-        self.ndjson = NdjsonSplitter(max_line_bytes=self.max_bytes)
+        self.normalizer = self.feed.normalizer(self.health, clock)
+        self.sse = SseParser(max_event_bytes=self.feed.max_bytes)
+        self.ndjson = NdjsonSplitter(max_line_bytes=self.feed.max_bytes)
         self.connections = 0
 
     @property
     def name(self) -> str:
-        return f"{self.platform}:{self.stream_id}"
+        return self.feed.source_name
 
     def __repr__(self) -> str:
         return f"SseFeedSource({self.mode}, {safe_url(self.http_url)!r})"
@@ -140,94 +116,76 @@ class SseFeedSource:
     def _headers(self) -> dict[str, str]:
         accept = "text/event-stream" if self.mode == "sse" else "application/x-ndjson"
         headers = {"Accept": accept, "Cache-Control": "no-cache"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
+        if self.feed.token:
+            headers["Authorization"] = f"Bearer {self.feed.token}"
         last_id = self.sse.last_event_id if self.mode == "sse" else ""
         if last_id:
             headers["Last-Event-ID"] = last_id
         return headers
 
-    async def events(self) -> AsyncGenerator[SourceEvent, None]:
+    def events(self) -> AsyncGenerator[SourceEvent, None]:
         """Stream until the feed ends or fails; reconnects (resuming where SSE allows)."""
+        reconnects = Reconnects(self.health, self.backoff, self.sleep)
+        return reconnects.run(self._connection, connecting=safe_url(self.http_url))
+
+    async def _connection(self) -> AsyncGenerator[SourceEvent, None]:
+        """One response: chunks in, events out, until it ends (raises :class:`Disconnected`)."""
         health = self.health
-        yield health.status(SourceState.CONNECTING, safe_url(self.http_url))
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.timeout, sock_read=self.timeout
         )
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            while True:
-                clean = False
-                retry_after: float | None = None
-                try:
-                    async with session.get(self.http_url, headers=self._headers()) as response:
-                        if response.status == 204:
-                            yield health.status(SourceState.ENDED, "server has no more (HTTP 204)")
-                            return
-                        if response.status != 200:
-                            retry = _retry_after(response.headers.get("Retry-After"))
-                            raise _HttpRefused(response.status, retry)
-                        self.connections += 1
-                        health.seen()
-                        yield health.status(SourceState.LIVE, gap_seconds=health.reconnected())
-                        last_status = self.clock()
-                        interval = self.status_interval
-                        while True:
-                            try:
-                                async with asyncio.timeout(interval or None) as deadline:
-                                    chunk = await response.content.readany()
-                            except TimeoutError:
-                                if not deadline.expired():
-                                    raise  # aiohttp's own read timeout: a stall
-                                chunk = None
-                            if chunk is None or (
-                                interval and self.clock() - last_status >= interval
-                            ):
-                                last_status = self.clock()
-                                yield health.status(SourceState.LIVE, "periodic status")
-                                if chunk is None:
-                                    continue
-                            if not chunk:
-                                break  # end of the response body
-                            health.seen()
-                            for event in self._feed(chunk):
-                                yield event
-                    clean = True
-                    detail = "server ended the response"
-                except _HttpRefused as exc:
-                    detail = f"server refused: HTTP {exc.status}"
-                    if exc.status in _FATAL_HTTP:
-                        log.warning("%s: %s", self.name, detail)
-                        yield health.status(SourceState.FAILED, detail)
-                        return
-                    retry_after = exc.retry_after
-                except aiohttp.ClientPayloadError:
-                    health.count("drops")
-                    detail = "connection dropped mid-stream"
-                except TimeoutError:
-                    health.count("stalls")
-                    detail = f"server stalled (nothing for {self.timeout:g} s)"
-                except aiohttp.ClientError as exc:
-                    detail = f"cannot connect: {type(exc).__name__}"
-                for event in self._end_of_stream(clean):
-                    yield event
-                health.disconnected()
-                log.info("%s: %s", self.name, detail)
-                if clean and not self.reconnect:
-                    yield health.status(SourceState.ENDED, detail)
-                    return
-                delay = self.backoff.next_delay()
-                if self.backoff.exhausted():
-                    tries = self.backoff.attempt
-                    yield health.status(
-                        SourceState.FAILED, f"gave up after {tries} tries: {detail}"
-                    )
-                    return
-                if self.mode == "sse" and self.sse.retry is not None:
-                    delay = max(delay, self.sse.retry / 1000.0)
-                if retry_after is not None:
-                    delay = max(delay, retry_after)
-                yield health.status(SourceState.RECONNECTING, detail, attempt=self.backoff.attempt)
-                await self.sleep(delay)
+        clean = False
+        retry_after: float | None = None
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(self.http_url, headers=self._headers()) as response,
+            ):
+                if response.status == 204:
+                    raise Disconnected("server has no more (HTTP 204)", final=SourceState.ENDED)
+                if response.status != 200:
+                    retry = _retry_after(response.headers.get("Retry-After"))
+                    raise _HttpRefused(response.status, retry)
+                self.connections += 1
+                health.seen()
+                yield health.live()
+                interval = self.feed.status_interval
+                ticker = StatusTicker(interval, self.clock)
+                while True:
+                    # None: the interval passed; a TimeoutError is aiohttp's read timeout: a stall
+                    chunk = await receive_within(response.content.readany, interval)
+                    if ticker.due(force=chunk is None):
+                        yield health.status(SourceState.LIVE, "periodic status")
+                    if chunk is None:
+                        continue
+                    if not chunk:
+                        break  # end of the response body
+                    health.seen()
+                    for event in self._feed(chunk):
+                        yield event
+            clean = True
+            detail = "server ended the response"
+        except _HttpRefused as exc:
+            detail = f"server refused: HTTP {exc.status}"
+            if exc.status in FATAL_HTTP:
+                raise Disconnected(detail, final=SourceState.FAILED) from exc
+            retry_after = exc.retry_after
+        except aiohttp.ClientPayloadError:
+            health.count("drops")
+            detail = "connection dropped mid-stream"
+        except TimeoutError:
+            health.count("stalls")
+            detail = f"server stalled (nothing for {self.timeout:g} s)"
+        except aiohttp.ClientError as exc:
+            detail = f"cannot connect: {type(exc).__name__}"
+        for event in self._end_of_stream(clean):
+            yield event
+        if clean and not self.feed.reconnect:
+            raise Disconnected(detail, final=SourceState.ENDED)
+        waits = [retry_after]
+        if self.mode == "sse" and self.sse.retry is not None:
+            waits.append(self.sse.retry / 1000.0)
+        raise Disconnected(detail, min_delay=max((w for w in waits if w is not None), default=None))
 
     def _feed(self, chunk: bytes) -> list[SourceEvent]:
         out: list[SourceEvent] = []
@@ -255,7 +213,7 @@ class SseFeedSource:
             out.extend(self.normalizer.feed(item.data, where, fallback_id=fallback))
         else:
             self.health.count("oversized")
-            reason = f"oversized event (> {self.max_bytes} bytes, {item.size} seen)"
+            reason = f"oversized event (> {self.feed.max_bytes} bytes, {item.size} seen)"
             out.append(InputSkipped(self.name, f"event {item.number}", reason, self.clock()))
 
     def _ndjson_items(self, out: list[SourceEvent]) -> None:
@@ -265,7 +223,7 @@ class SseFeedSource:
                 out.extend(self.normalizer.feed(item.data, where))
             else:
                 self.health.count("oversized")
-                reason = f"oversized line ({item.size} > {self.max_bytes} bytes)"
+                reason = f"oversized line ({item.size} > {self.feed.max_bytes} bytes)"
                 out.append(InputSkipped(self.name, where, reason, self.clock()))
 
     def _end_of_stream(self, clean: bool) -> list[SourceEvent]:

@@ -43,20 +43,22 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Final
 
 from streamwatch.connectors.base import SourceSpec
-from streamwatch.connectors.fieldmap import (
+from streamwatch.connectors.common import (
     RecentIds,
+    StatusTicker,
     option_bool,
     option_float,
     option_int,
-    parse_timestamp,
 )
+from streamwatch.connectors.fieldmap import parse_timestamp
 from streamwatch.connectors.health import SourceHealth
-from streamwatch.connectors.reconnect import Backoff
+from streamwatch.connectors.reconnect import Backoff, Disconnected, Reconnects, Sleep, retry_backoff
 from streamwatch.errors import ConfigError
 from streamwatch.events import ChatMessage, Role, SourceEvent, SourceState, SourceStatus
 
@@ -68,7 +70,6 @@ INSTALL_HINT: Final = "pip install 'streamwatch[tiktok]'"
 OFFLINE_RETRY_SECONDS: Final = 60.0
 DEFAULT_RETRIES: Final = 10
 
-Sleep = Callable[[float], Awaitable[None]]
 ClientFactory = Callable[[str, dict[str, Any]], Any]
 """Builds a TikTokLive client from the user name and web kwargs (tests inject a local one)."""
 
@@ -253,12 +254,10 @@ class TikTokSource:
         self.endpoint = options.get("endpoint") or None
         self._sign_key = options.get("sign_key") or os.environ.get(SIGN_KEY_ENV) or None
         self._session_id = options.get("session_id") or None
-        room = options.get("room_id") or None
-        self.room_id = option_int(options, "room_id", 0) if room else None
+        self.room_id = option_int(options, "room_id", None)
         self.wait_live = option_bool(options, "wait_live", False)
         self.status_interval = option_float(options, "status_interval", 30.0)
-        retries = option_int(options, "retries", DEFAULT_RETRIES)
-        self.backoff = backoff if backoff is not None else Backoff(max_attempts=retries or None)
+        self.backoff = retry_backoff(options, backoff, DEFAULT_RETRIES)
         self.client_factory = client_factory or _default_client_factory
         self.clock = clock
         self.sleep = sleep
@@ -341,55 +340,49 @@ class TikTokSource:
     _was_live = False
     _state = SourceState.CONNECTING
 
-    async def events(self) -> AsyncGenerator[SourceEvent, None]:
+    def events(self) -> AsyncGenerator[SourceEvent, None]:
         """Run the TikTokLive client, restarting it on retryable errors, until the LIVE ends."""
-        yield self.health.status(SourceState.CONNECTING, f"@{self.user}")
-        while True:
-            queue: asyncio.Queue[SourceEvent] = asyncio.Queue()
-            client = self._make_client()
-            self._listen(client, queue)
-            error: BaseException | None = None
-            try:
-                task = await client.start(fetch_live_check=True, room_id=self.room_id)
-                async for event in self._pump(queue, task):
+        reconnects = Reconnects(self.health, self.backoff, self.sleep)
+        return reconnects.run(self._client_run, connecting=f"@{self.user}")
+
+    async def _client_run(self) -> AsyncGenerator[SourceEvent, None]:
+        """One TikTokLive client from start to stop; every way it stops is a :class:`Disconnected`
+        (the library's errors classified by :func:`classify_error`), except the end of the LIVE."""
+        queue: asyncio.Queue[SourceEvent] = asyncio.Queue()
+        client = self._make_client()
+        self._listen(client, queue)
+        error: BaseException | None = None
+        try:
+            task = await client.start(fetch_live_check=True, room_id=self.room_id)
+            async with aclosing(self._pump(queue, task)) as events:
+                async for event in events:
                     yield event
                     if isinstance(event, SourceStatus) and event.state is SourceState.ENDED:
                         return
-                if task.done() and not task.cancelled():
-                    error = task.exception()
-            except Exception as exc:  # every library error becomes a status, never a crash
-                error = exc
-            finally:
-                await self._close(client)
-            self.health.disconnected()
-            if error is None:
-                disposition = Disposition(SourceState.RECONNECTING, "disconnected", retry=True)
-            else:
-                disposition = classify_error(
-                    error, user=self.user, was_live=self._was_live, wait_live=self.wait_live
-                )
-                log.info("%s: %s (%s)", self.name, disposition.detail, type(error).__name__)
-            if not disposition.retry:
-                yield self.health.status(disposition.state, disposition.detail)
-                return
-            delay = self.backoff.next_delay()
-            if self.backoff.exhausted():
-                tries = self.backoff.attempt
-                detail = f"gave up after {tries} tries: {disposition.detail}"
-                yield self.health.status(SourceState.FAILED, detail)
-                return
-            if disposition.delay is not None:
-                delay = max(delay, disposition.delay)
-            yield self.health.status(
-                disposition.state, disposition.detail, attempt=self.backoff.attempt
-            )
-            await self.sleep(delay)
+            if task.done() and not task.cancelled():
+                error = task.exception()
+        except Exception as exc:  # every library error becomes a status, never a crash
+            error = exc
+        finally:
+            await self._close(client)
+        if error is None:
+            raise Disconnected("disconnected")
+        disposition = classify_error(
+            error, user=self.user, was_live=self._was_live, wait_live=self.wait_live
+        )
+        log.info("%s: %s (%s)", self.name, disposition.detail, type(error).__name__)
+        raise Disconnected(
+            disposition.detail,
+            final=None if disposition.retry else disposition.state,
+            state=disposition.state,
+            min_delay=disposition.delay,
+        ) from error
 
     async def _pump(
         self, queue: asyncio.Queue[SourceEvent], task: asyncio.Future[Any]
     ) -> AsyncGenerator[SourceEvent, None]:
         """Yield what the listeners queued until the client's task ends, then drain the rest."""
-        last_status = self.clock()
+        ticker = StatusTicker(self.status_interval, self.clock)
         getter: asyncio.Future[SourceEvent] | None = None
         try:
             while True:
@@ -400,9 +393,7 @@ class TikTokSource:
                     timeout=self.status_interval or None,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
-                interval = self.status_interval
-                if interval and self.clock() - last_status >= interval:
-                    last_status = self.clock()
+                if ticker.due():
                     yield self.health.status(self._state, "periodic status")
                 if getter.done():  # checked after the yield above, not from a stale snapshot
                     event, getter = getter.result(), None

@@ -27,16 +27,24 @@ import contextlib
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, TypeAlias
-from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from streamwatch.connectors.base import SourceSpec
+from streamwatch.connectors.common import (
+    RecentIds,
+    check_endpoint,
+    describe_failure,
+    option_float,
+    quiet_websocket_logger,
+    receive_within,
+    safe_url,
+    warn_unknown_options,
+)
 from streamwatch.connectors.health import SourceHealth
 from streamwatch.connectors.irc import (
     JoinedEvent,
@@ -47,8 +55,7 @@ from streamwatch.connectors.irc import (
     normalize_channel,
     redact_line,
 )
-from streamwatch.connectors.reconnect import Backoff
-from streamwatch.errors import ConfigError
+from streamwatch.connectors.reconnect import Backoff, Disconnected, Reconnects
 from streamwatch.events import (
     ChatMessage,
     InputSkipped,
@@ -58,66 +65,19 @@ from streamwatch.events import (
 )
 
 log = logging.getLogger(__name__)
-ws_log = logging.getLogger(__name__ + ".websocket")
-"""Given to websockets; kept at INFO because its DEBUG output prints frames (the PASS line)."""
-ws_log.setLevel(logging.INFO)
+ws_log = quiet_websocket_logger(__name__)
+"""Given to websockets, whose DEBUG output would print frames (the PASS line)."""
 
 DEFAULT_ENDPOINT: Final = "wss://irc-ws.chat.twitch.tv:443"
 TOKEN_ENV: Final = "STREAMWATCH_TWITCH_TOKEN"
 NICK_ENV: Final = "STREAMWATCH_TWITCH_NICK"
 WS_MAX_SIZE: Final = 8 << 20
 """Frames up to this size reach the protocol core, which skips those over 1 MiB (counted)."""
+RECENT_IDS: Final = 50_000
+"""How many message ids are remembered to drop repeats across a RECONNECT overlap."""
 _KNOWN_OPTIONS: Final = frozenset(
     {"endpoint", "token", "nick", "heartbeat", "pong_timeout", "open_timeout", "status_interval"}
 )
-
-
-def float_option(options: Mapping[str, str], key: str, default: float) -> float:
-    raw = options.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"option {key}={raw!r} is not a number of seconds") from exc
-    if value < 0:
-        raise ConfigError(f"option {key} must not be negative")
-    return value
-
-
-def check_endpoint(url: str) -> str:
-    """Accept ``ws://`` and ``wss://`` URLs only."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise ConfigError(f"endpoint must be a ws:// or wss:// URL, got {safe_url(url)!r}")
-    return url
-
-
-def safe_url(url: str) -> str:
-    """The URL without user info, query or fragment (they may carry secrets)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-class RecentIds:
-    """A bounded set of recently seen keys: remembers the last ``size`` of them."""
-
-    def __init__(self, size: int = 50_000) -> None:
-        self._order: deque[str] = deque()
-        self._set: set[str] = set()
-        self._size = size
-
-    def seen(self, key: str) -> bool:
-        """True if ``key`` was seen before; otherwise remember it and return False."""
-        if key in self._set:
-            return True
-        self._set.add(key)
-        self._order.append(key)
-        if len(self._order) > self._size:
-            self._set.discard(self._order.popleft())
-        return False
 
 
 @dataclass(eq=False)
@@ -182,9 +142,7 @@ class TwitchSource:
     ) -> None:
         environ = os.environ if env is None else env
         options = spec.options
-        unknown = sorted(set(options) - _KNOWN_OPTIONS)
-        if unknown:
-            log.warning("twitch:%s ignores unknown options: %s", spec.target, ", ".join(unknown))
+        warn_unknown_options(f"twitch:{spec.target}", options, _KNOWN_OPTIONS)
         self.channel = normalize_channel(spec.target)
         token = options.get("token") or environ.get(TOKEN_ENV) or None
         nick = options.get("nick") or environ.get(NICK_ENV) or None
@@ -194,19 +152,20 @@ class TwitchSource:
             nick=nick,
             heartbeat=heartbeat
             if heartbeat is not None
-            else float_option(options, "heartbeat", 360.0),
+            else option_float(options, "heartbeat", 360.0),
             pong_timeout=pong_timeout
             if pong_timeout is not None
-            else float_option(options, "pong_timeout", 15.0),
-            open_timeout=float_option(options, "open_timeout", 10.0),
-            status_interval=float_option(options, "status_interval", 30.0),
+            else option_float(options, "pong_timeout", 15.0),
+            open_timeout=option_float(options, "open_timeout", 10.0),
+            status_interval=option_float(options, "status_interval", 30.0),
         )
         # Build one protocol now so a bad token / nick fails at start, not on first connect.
         TwitchIrcProtocol(self.channel, token=token, nick=nick)
         self._backoff = backoff or Backoff()
         self._clock = clock
         self._health = SourceHealth(self.name, clock=clock)
-        self._recent = RecentIds()
+        self._reconnects = Reconnects(self._health, self._backoff, limit="reconnects")
+        self._recent = RecentIds(RECENT_IDS)
         self._numbers = 0
 
     @property
@@ -234,12 +193,11 @@ class TwitchSource:
         state = SourceState.CONNECTING
         try:
             while True:
-                try:
-                    async with asyncio.timeout(self._settings.status_interval or None):
-                        conn, item = await queue.get()
-                except TimeoutError:
+                got = await receive_within(queue.get, self._settings.status_interval)
+                if got is None:
                     yield health.status(state, "periodic status")
                     continue
+                conn, item = got
                 if isinstance(item, list):
                     for event in item:
                         if isinstance(event, JoinedEvent):
@@ -250,12 +208,9 @@ class TwitchSource:
                                 state = SourceState.LIVE
                                 yield health.status(state, "moved to a new connection (RECONNECT)")
                             elif conn is current:
-                                gap = health.reconnected()
                                 self._backoff.reset()
                                 state = SourceState.LIVE
-                                yield health.status(
-                                    state, f"joined #{event.channel}", gap_seconds=gap
-                                )
+                                yield health.live(f"joined #{event.channel}")
                         elif isinstance(event, ReconnectRequestedEvent):
                             if conn is current and pending is None:
                                 pending = self._start(queue, conns)
@@ -296,15 +251,12 @@ class TwitchSource:
                         state = SourceState.RECONNECTING
                         yield health.status(state, f"old connection closed: {item.reason}")
                         continue
-                    if self._backoff.exhausted():
-                        detail = f"gave up after {self._backoff.attempt} attempts: {item.reason}"
-                        yield health.status(SourceState.FAILED, detail)
+                    status, delay = self._reconnects.after(Disconnected(item.reason))
+                    yield status
+                    if delay is None:
                         return
-                    delay = self._backoff.next_delay()
-                    state = SourceState.RECONNECTING
-                    health.count("reconnects")
-                    yield health.status(state, item.reason, attempt=self._backoff.attempt)
-                    await asyncio.sleep(delay)
+                    state = status.state
+                    await self._reconnects.sleep(delay)
                     current = self._start(queue, conns)
         finally:
             await self._shutdown(conns)
@@ -314,13 +266,13 @@ class TwitchSource:
     ) -> ChatMessage | MessageDeleted | InputSkipped | None:
         """Drop duplicates (same message id, same deletion) seen on an overlapping connection."""
         if isinstance(event, ChatMessage):
-            if self._recent.seen(event.message_id):
+            if not self._recent.add(event.message_id):
                 self._health.count("duplicates")
                 return None
             self._health.count("received")
         elif isinstance(event, MessageDeleted):
             key = f"del:{event.message_id}:{event.author_id}:{event.at}"
-            if self._recent.seen(key):
+            if not self._recent.add(key):
                 self._health.count("duplicates")
                 return None
         return event
@@ -426,33 +378,3 @@ class TwitchSource:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("> %s", redact_line(line).rstrip())
             await ws.send(line)
-
-
-def describe_failure(exc: BaseException) -> tuple[str, bool]:
-    """A status line for a connection failure and whether retrying is pointless.
-
-    An HTTP 4xx answer to the WebSocket upgrade (other than 408 / 429) is fatal: the endpoint
-    is wrong or refuses us; everything else (resets, timeouts, 5xx, DNS) is retryable.
-    """
-    if isinstance(exc, ConnectionClosed):
-        return _describe_close(exc), False
-    if isinstance(exc, InvalidStatus):
-        status = exc.response.status_code
-        fatal = 400 <= status < 500 and status not in (408, 429)
-        return f"server refused the WebSocket: HTTP {status}", fatal
-    if isinstance(exc, InvalidHandshake | InvalidURI):
-        return f"WebSocket handshake failed: {type(exc).__name__}", False
-    if isinstance(exc, TimeoutError):
-        return "timed out opening the connection", False
-    if isinstance(exc, OSError):
-        return f"connection failed: {exc.strerror or type(exc).__name__}", False
-    return f"unexpected error: {type(exc).__name__}", False
-
-
-def _describe_close(exc: ConnectionClosed) -> str:
-    if exc.rcvd is not None:
-        reason = f" ({exc.rcvd.reason})" if exc.rcvd.reason else ""
-        return f"server closed the connection: code {exc.rcvd.code}{reason}"
-    if exc.sent is not None:
-        return f"connection closed: code {exc.sent.code} {exc.sent.reason}".rstrip()
-    return "connection lost"

@@ -27,9 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,32 +42,25 @@ from websockets.exceptions import (
 )
 
 from streamwatch.connectors.base import SourceSpec
-from streamwatch.connectors.fieldmap import (
-    DEFAULT_MAX_BYTES,
-    FeedNormalizer,
-    FieldMap,
-    default_stream_id,
-    feed_options,
-    option_bool,
+from streamwatch.connectors.common import (
+    FATAL_HTTP,
+    StatusTicker,
     option_float,
-    option_int,
+    receive_within,
     safe_url,
     url_secrets,
 )
+from streamwatch.connectors.fieldmap import FeedSettings, feed_options
 from streamwatch.connectors.health import SourceHealth
-from streamwatch.connectors.reconnect import Backoff
+from streamwatch.connectors.reconnect import Backoff, Disconnected, Reconnects, Sleep, retry_backoff
 from streamwatch.errors import ConfigError
 from streamwatch.events import InputSkipped, SourceEvent, SourceState
 
 log = logging.getLogger(__name__)
 
-TOKEN_ENV = "STREAMWATCH_FEED_TOKEN"
 HARD_LIMIT_FACTOR = 16
 """The client accepts frames up to this many times ``max_bytes`` (then counts and skips them);
 beyond that the connection is closed with 1009 before the frame is buffered."""
-_FATAL_HTTP = frozenset({400, 401, 403, 404, 405, 410})
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -99,133 +91,98 @@ class WebSocketFeedSource:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         url, options = feed_options(spec)
-        scheme = urlsplit(url).scheme.lower()
-        if scheme not in ("ws", "wss"):
+        if urlsplit(url).scheme.lower() not in ("ws", "wss"):
             raise ConfigError(f"{safe_url(url)!r} is not a ws:// or wss:// URL")
         self.url = url
         self.options: Mapping[str, str] = options
-        self._token = options.get("token") or os.environ.get(TOKEN_ENV) or None
-        self.platform = options.get("platform") or "ws"
-        self.stream_id = options.get("stream") or default_stream_id(url)
-        self.max_bytes = option_int(options, "max_bytes", DEFAULT_MAX_BYTES, minimum=1)
+        self.feed = FeedSettings.read(options, platform="ws", url=url)
         self.ping_interval = option_float(options, "ping_interval", 20.0, minimum=0.01)
         self.ping_timeout = option_float(options, "ping_timeout", 20.0, minimum=0.01)
         self.open_timeout = option_float(options, "open_timeout", 10.0, minimum=0.01)
-        self.reconnect = option_bool(options, "reconnect", True)
         self.subscribe = options.get("subscribe") or None
-        self.status_interval = option_float(options, "status_interval", 30.0)
-        retries = option_int(options, "retries", 0)
-        self.backoff = backoff if backoff is not None else Backoff(max_attempts=retries or None)
+        self.backoff = retry_backoff(options, backoff)
         self.clock = clock
         self.sleep = sleep
         self.health = SourceHealth(self.name, clock=clock)
-        self.normalizer = FeedNormalizer(
-            FieldMap.parse(options.get("map")),
-            platform=self.platform,
-            stream_id=self.stream_id,
-            health=self.health,
-            max_bytes=self.max_bytes,
-            clock=clock,
-        )
+        self.normalizer = self.feed.normalizer(self.health, clock)
         self.connections = 0
 
     @property
     def name(self) -> str:
-        return f"{self.platform}:{self.stream_id}"
+        return self.feed.source_name
 
     def __repr__(self) -> str:
         return f"WebSocketFeedSource({safe_url(self.url)!r})"
 
-    async def events(self) -> AsyncGenerator[SourceEvent, None]:
+    def events(self) -> AsyncGenerator[SourceEvent, None]:
         """Receive frames until the feed ends or fails; reconnects with backoff in between."""
-        health = self.health
-        yield health.status(SourceState.CONNECTING, safe_url(self.url))
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        reconnects = Reconnects(self.health, self.backoff, self.sleep)
+        return reconnects.run(self._connection, connecting=safe_url(self.url))
+
+    async def _connection(self) -> AsyncGenerator[SourceEvent, None]:
+        """One connection: frames in, events out, until it ends (raises :class:`Disconnected`)."""
+        health, token = self.health, self.feed.token
+        headers = {"Authorization": f"Bearer {token}"} if token else None
         wire_log = RedactingLogger(
-            logging.getLogger("websockets.client"), [self._token or "", *url_secrets(self.url)]
+            logging.getLogger("websockets.client"), [token or "", *url_secrets(self.url)]
         )
-        while True:
-            detail = ""
-            fatal = clean = False
-            try:
-                async with connect(
-                    self.url,
-                    additional_headers=headers,
-                    max_size=self.max_bytes * HARD_LIMIT_FACTOR,
-                    open_timeout=self.open_timeout,
-                    ping_interval=self.ping_interval,
-                    ping_timeout=self.ping_timeout,
-                    close_timeout=2,
-                    user_agent_header="streamwatch",
-                    logger=wire_log,
-                ) as ws:
-                    self.connections += 1
-                    if self.subscribe:
-                        with contextlib.suppress(ConnectionClosed):  # recv() will tell, after
-                            await ws.send(self.subscribe)  # handing out frames already received
+        interval = self.feed.status_interval
+        try:
+            async with connect(
+                self.url,
+                additional_headers=headers,
+                max_size=self.feed.max_bytes * HARD_LIMIT_FACTOR,
+                open_timeout=self.open_timeout,
+                ping_interval=self.ping_interval,
+                ping_timeout=self.ping_timeout,
+                close_timeout=2,
+                user_agent_header="streamwatch",
+                logger=wire_log,
+            ) as ws:
+                self.connections += 1
+                if self.subscribe:
+                    with contextlib.suppress(ConnectionClosed):  # recv() will tell, after
+                        await ws.send(self.subscribe)  # handing out frames already received
+                health.seen()
+                yield health.live()
+                ticker = StatusTicker(interval, self.clock)
+                frame = 0
+                while True:
+                    data = await receive_within(lambda: ws.recv(decode=False), interval)
+                    if ticker.due(force=data is None):
+                        yield health.status(SourceState.LIVE, "periodic status")
+                    if data is None:
+                        continue
                     health.seen()
-                    yield health.status(SourceState.LIVE, gap_seconds=health.reconnected())
-                    last_status = self.clock()
-                    frame = 0
-                    while True:
-                        try:
-                            async with asyncio.timeout(self.status_interval or None) as deadline:
-                                data = await ws.recv(decode=False)  # safe to cancel
-                        except TimeoutError:
-                            if not deadline.expired():
-                                raise
-                            data = None
-                        if data is None or (
-                            self.status_interval
-                            and self.clock() - last_status >= self.status_interval
-                        ):
-                            last_status = self.clock()
-                            yield health.status(SourceState.LIVE, "periodic status")
-                            if data is None:
-                                continue
-                        health.seen()
-                        frame += 1
-                        where = f"connection {self.connections} frame {frame}"
-                        for event in self.normalizer.feed(data, where):
-                            yield event
-                        if self.backoff.attempt:
-                            self.backoff.reset()  # a frame arrived: the connection is healthy
-            except ConnectionClosedOK:
-                detail = "server closed the connection"
-                clean = True
-            except ConnectionClosed as exc:
-                detail, skipped = self._closed_detail(exc)
-                if skipped is not None:
-                    yield skipped
-            except InvalidStatus as exc:
-                code = exc.response.status_code
-                detail = f"server refused the WebSocket upgrade: HTTP {code}"
-                fatal = code in _FATAL_HTTP
-            except InvalidURI as exc:
-                raise ConfigError(f"invalid feed URL {safe_url(self.url)!r}") from exc
-            except (OSError, TimeoutError, InvalidHandshake) as exc:
-                detail = f"cannot connect: {type(exc).__name__}"
-            health.disconnected()
-            log.info("%s: %s", self.name, detail)
-            if fatal:
-                yield health.status(SourceState.FAILED, detail)
-                return
-            if clean and not self.reconnect:
-                yield health.status(SourceState.ENDED, detail)
-                return
-            delay = self.backoff.next_delay()
-            if self.backoff.exhausted():
-                tries = self.backoff.attempt
-                yield health.status(SourceState.FAILED, f"gave up after {tries} tries: {detail}")
-                return
-            yield health.status(SourceState.RECONNECTING, detail, attempt=self.backoff.attempt)
-            await self.sleep(delay)
+                    frame += 1
+                    where = f"connection {self.connections} frame {frame}"
+                    for event in self.normalizer.feed(data, where):
+                        yield event
+                    if self.backoff.attempt:
+                        self.backoff.reset()  # a frame arrived: the connection is healthy
+        except ConnectionClosedOK as exc:
+            final = None if self.feed.reconnect else SourceState.ENDED
+            raise Disconnected("server closed the connection", final=final) from exc
+        except ConnectionClosed as exc:
+            detail, skipped = self._closed_detail(exc)
+            if skipped is not None:
+                yield skipped
+            raise Disconnected(detail) from exc
+        except InvalidStatus as exc:
+            code = exc.response.status_code
+            final = SourceState.FAILED if code in FATAL_HTTP else None
+            detail = f"server refused the WebSocket upgrade: HTTP {code}"
+            raise Disconnected(detail, final=final) from exc
+        except InvalidURI as exc:
+            raise ConfigError(f"invalid feed URL {safe_url(self.url)!r}") from exc
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            raise Disconnected(f"cannot connect: {type(exc).__name__}") from exc
 
     def _closed_detail(self, exc: ConnectionClosed) -> tuple[str, InputSkipped | None]:
         sent, received = exc.sent, exc.rcvd
         if sent is not None and sent.code == 1009:
             self.health.count("oversized")
-            limit = self.max_bytes * HARD_LIMIT_FACTOR
+            limit = self.feed.max_bytes * HARD_LIMIT_FACTOR
             reason = f"frame over {limit} bytes: connection dropped"
             skipped = InputSkipped(self.name, "frame", reason, self.clock())
             return reason, skipped

@@ -31,14 +31,14 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable
 
 import aiohttp
 
 from streamwatch.connectors.base import SourceSpec
-from streamwatch.connectors.fieldmap import RecentIds, option_float, option_int
+from streamwatch.connectors.common import RecentIds, StatusTicker, option_float, option_int
 from streamwatch.connectors.health import SourceHealth
-from streamwatch.connectors.reconnect import Backoff
+from streamwatch.connectors.reconnect import Backoff, Disconnected, Reconnects, Sleep, retry_backoff
 from streamwatch.connectors.youtube_protocol import (
     DEFAULT_DAILY_QUOTA,
     DEFAULT_ENDPOINT,
@@ -59,8 +59,6 @@ log = logging.getLogger(__name__)
 
 KEY_ENV = "STREAMWATCH_YOUTUBE_API_KEY"
 MAX_BODY_BYTES = 32 * 1024 * 1024
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class YouTubeSource:
@@ -85,8 +83,7 @@ class YouTubeSource:
             )
         self._key = key
         self.timeout = option_float(options, "timeout", 30.0, minimum=0.1)
-        retries = option_int(options, "retries", 0)
-        self.backoff = backoff if backoff is not None else Backoff(max_attempts=retries or None)
+        self.backoff = retry_backoff(options, backoff)
         self.clock = clock
         self.sleep = sleep
         self.health = SourceHealth(self.name, clock=clock)
@@ -105,7 +102,6 @@ class YouTubeSource:
         )
         self.status_interval = option_float(options, "status_interval", 30.0)
         self._state: SourceState | None = None
-        self._last_status = 0.0
 
     @property
     def name(self) -> str:
@@ -114,61 +110,34 @@ class YouTubeSource:
     def __repr__(self) -> str:  # never show the key
         return f"YouTubeSource({self.video_id!r}, endpoint={self.endpoint!r})"
 
-    def _status(
-        self, state: SourceState, detail: str = "", *, attempt: int = 0, gap_seconds: float = 0.0
-    ) -> SourceEvent:
-        self._state = state
-        self._last_status = self.clock()
-        return self.health.status(state, detail, attempt=attempt, gap_seconds=gap_seconds)
-
-    def _periodic_due(self) -> bool:
-        interval = self.status_interval
-        return bool(interval) and self.clock() - self._last_status >= interval
-
-    async def events(self) -> AsyncGenerator[SourceEvent, None]:
+    def events(self) -> AsyncGenerator[SourceEvent, None]:
         """Poll until the chat ends, the quota runs out or a fatal error; never raises for those."""
-        yield self._status(SourceState.CONNECTING, "looking up the live chat")
+        reconnects = Reconnects(self.health, self.backoff, self.sleep)
+        return reconnects.run(self._polls, connecting="looking up the live chat")
+
+    async def _polls(self) -> AsyncGenerator[SourceEvent, None]:
+        """Poll until an error (raises :class:`Disconnected`) or the end of the chat."""
         timeout = aiohttp.ClientTimeout(total=self.timeout, sock_read=self.timeout)
         headers = {"Accept": "application/json"}
         if self._key:
             headers[KEY_HEADER] = self._key
+        ticker = StatusTicker(self.status_interval, self.clock)
+        self._state = None  # the first good page after a failure reports the state again
         async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
             while True:
                 try:
                     request = self.protocol.next_request()
                 except QuotaExhaustedError as exc:
-                    yield self._status(SourceState.FAILED, str(exc))
-                    return
+                    raise Disconnected(str(exc), final=SourceState.FAILED) from exc
                 url = request.url(self.endpoint)
                 log.debug("GET %s", url)
                 try:
                     step = await self._fetch(session, url)
                 except FatalConnectorError as exc:
                     detail = redact(str(exc), self._key)
-                    log.warning("%s: %s", self.name, detail)
-                    yield self._status(SourceState.FAILED, detail)
-                    return
+                    raise Disconnected(detail, final=SourceState.FAILED) from exc
                 except RetryableError as exc:
-                    detail = redact(str(exc), self._key)
-                    self.health.count("errors")
-                    self.health.disconnected()
-                    delay = self.backoff.next_delay()
-                    if self.backoff.exhausted():
-                        yield self._status(
-                            SourceState.FAILED,
-                            f"gave up after {self.backoff.attempt} tries: {detail}",
-                        )
-                        return
-                    if isinstance(exc, YouTubeRetryableError) and exc.retry_after is not None:
-                        delay = max(delay, exc.retry_after)
-                    rate_limited = isinstance(exc, YouTubeRetryableError) and exc.rate_limited
-                    state = SourceState.DEGRADED if rate_limited else SourceState.RECONNECTING
-                    if self.protocol.live_chat_id is None and not rate_limited:
-                        state = SourceState.CONNECTING
-                    log.info("%s: %s; retrying in %.1f s", self.name, detail, delay)
-                    yield self._status(state, detail, attempt=self.backoff.attempt)
-                    await self.sleep(delay)
-                    continue
+                    raise self._retry(exc) from exc
                 self.health.seen()
                 gap = self.health.reconnected()
                 if self.protocol.pages > 0 or step.ended:
@@ -177,15 +146,27 @@ class YouTubeSource:
                     detail = ""
                     if healthy is SourceState.DEGRADED:
                         detail = f"quota low: {self.protocol.quota.remaining} units left today"
-                    if self._state is not healthy or gap > 0 or self._periodic_due():
-                        yield self._status(healthy, detail, gap_seconds=gap)
+                    if ticker.due(force=self._state is not healthy or gap > 0):
+                        self._state = healthy
+                        yield self.health.status(healthy, detail, gap_seconds=gap)
                 for event in step.events:
                     yield event
                 if step.ended:
-                    yield self._status(SourceState.ENDED, step.ended)
+                    yield self.health.status(SourceState.ENDED, step.ended)
                     return
                 if step.delay > 0:
                     await self.sleep(step.delay)
+
+    def _retry(self, exc: RetryableError) -> Disconnected:
+        """A failed request as a lost connection: ``degraded`` while rate limited, ``connecting``
+        until the live chat is found, else ``reconnecting``."""
+        self.health.count("errors")
+        rate_limited = isinstance(exc, YouTubeRetryableError) and exc.rate_limited
+        state = SourceState.DEGRADED if rate_limited else SourceState.RECONNECTING
+        if self.protocol.live_chat_id is None and not rate_limited:
+            state = SourceState.CONNECTING
+        retry_after = exc.retry_after if isinstance(exc, YouTubeRetryableError) else None
+        return Disconnected(redact(str(exc), self._key), state=state, min_delay=retry_after)
 
     async def _fetch(self, session: aiohttp.ClientSession, url: str) -> PollStep:
         try:

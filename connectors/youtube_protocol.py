@@ -35,7 +35,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
-from streamwatch.connectors.fieldmap import RecentIds, parse_timestamp
+from streamwatch.connectors.common import RecentIds
+from streamwatch.connectors.fieldmap import parse_timestamp
 from streamwatch.connectors.health import SourceHealth
 from streamwatch.errors import ConfigError, FatalConnectorError, RetryableError
 from streamwatch.events import (

@@ -10,7 +10,8 @@ Every error streamwatch raises on purpose derives from :class:`StreamwatchError`
     ├── ModelError             the classifier cannot be loaded or run
     ├── ConnectorError         a source failed
     │   ├── RetryableError     transient: reconnect with backoff
-    │   └── FatalConnectorError  do not retry: bad credentials, channel gone, quota exhausted
+    │   ├── FatalConnectorError  do not retry: bad credentials, channel gone, quota exhausted
+    │   └── Disconnected       internal to the reconnect loop (connectors/reconnect.py)
     ├── ProtocolError          bytes that do not follow the platform's protocol
     └── ScaleOutError          the shared (Redis) backend failed
 

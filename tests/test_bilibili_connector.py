@@ -10,14 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from contextlib import aclosing
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import pytest
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from streamwatch.connectors.base import Source
@@ -38,7 +35,9 @@ from streamwatch.connectors.bilibili_protocol import (
 from streamwatch.connectors.reconnect import no_delay_backoff
 from streamwatch.connectors.registry import open_source, parse_spec
 from streamwatch.errors import ConfigError
-from streamwatch.events import ChatMessage, InputSkipped, SourceEvent, SourceState, SourceStatus
+from streamwatch.events import InputSkipped, SourceState
+
+from .connector_support import FakeWebSocketServer, chats, collect, has_chats, statuses
 
 ROOM = 21452505
 
@@ -125,44 +124,20 @@ class Session:
         await self.closed.wait()
 
 
-Script = Callable[[Session], Awaitable[None]]
+class FakeBilibili(FakeWebSocketServer[Session]):
+    """A fake danmaku server running ``script`` for every connection."""
 
+    path = "/sub"
 
-class FakeBilibili:
-    def __init__(self, script: Script) -> None:
-        self.script = script
-        self.sessions: list[Session] = []
-        self.server: Server | None = None
+    def open_session(self, ws: ServerConnection, index: int) -> Session:
+        return Session(ws, index)
 
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"ws://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/sub"
+    def closed(self, session: Session) -> None:
+        session.closed.set()
 
-    async def _handler(self, ws: ServerConnection) -> None:
-        session = Session(ws, len(self.sessions))
-        self.sessions.append(session)
-        try:
-            await self.script(session)
-        except ConnectionClosed:
-            session.closed.set()
-        finally:
-            if session._reader is not None:
-                session._reader.cancel()
-
-    async def __aenter__(self) -> FakeBilibili:
-        self.server = await serve(self._handler, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
+    def finished(self, session: Session) -> None:
+        if session._reader is not None:
+            session._reader.cancel()
 
 
 def source_for(url: str, options: dict[str, str] | None = None, **kwargs: Any) -> BilibiliSource:
@@ -170,37 +145,6 @@ def source_for(url: str, options: dict[str, str] | None = None, **kwargs: Any) -
     kwargs.setdefault("backoff", no_delay_backoff())
     kwargs.setdefault("env", {})
     return BilibiliSource(spec, **kwargs)
-
-
-def has_chats(n: int) -> Callable[[list[SourceEvent]], bool]:
-    seen = 0
-
-    def check(events: list[SourceEvent]) -> bool:
-        nonlocal seen
-        seen += isinstance(events[-1], ChatMessage)
-        return seen >= n
-
-    return check
-
-
-async def collect(
-    source: BilibiliSource, until: Callable[[list[SourceEvent]], bool], timeout: float = 20.0
-) -> list[SourceEvent]:
-    events: list[SourceEvent] = []
-    async with asyncio.timeout(timeout), aclosing(source.events()) as stream:
-        async for event in stream:
-            events.append(event)
-            if until(events):
-                break
-    return events
-
-
-def chats(events: list[SourceEvent]) -> list[ChatMessage]:
-    return [e for e in events if isinstance(e, ChatMessage)]
-
-
-def statuses(events: list[SourceEvent]) -> list[SourceStatus]:
-    return [e for e in events if isinstance(e, SourceStatus)]
 
 
 async def test_danmaku_with_key_uid_and_buvid(caplog: pytest.LogCaptureFixture) -> None:

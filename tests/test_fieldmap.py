@@ -1,34 +1,51 @@
-"""Field mapping for generic JSON feeds: paths, timestamps, roles, spec parser, normalizer."""
+"""Field mapping for generic JSON feeds: paths, timestamps, roles, spec parser, normalizer;
+then the helpers the connectors share (options, URLs, de-duplication, status, reconnects)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamwatch.connectors.base import SourceSpec
-from streamwatch.connectors.fieldmap import (
-    FeedNormalizer,
-    FieldMap,
+from streamwatch.connectors.common import (
     RecentIds,
-    feed_options,
-    get_path,
+    StatusTicker,
+    check_endpoint,
     option_bool,
     option_float,
     option_int,
-    parse_path,
-    parse_timestamp,
+    receive_within,
     safe_url,
-    to_generic_json,
     url_secrets,
 )
+from streamwatch.connectors.fieldmap import (
+    FeedNormalizer,
+    FieldMap,
+    feed_options,
+    get_path,
+    parse_path,
+    parse_timestamp,
+    to_generic_json,
+)
 from streamwatch.connectors.health import SourceHealth
+from streamwatch.connectors.reconnect import Disconnected, Reconnects, no_delay_backoff
 from streamwatch.errors import ConfigError
-from streamwatch.events import ChatMessage, InputSkipped, MessageKind, Role
+from streamwatch.events import (
+    ChatMessage,
+    InputSkipped,
+    MessageKind,
+    Role,
+    SourceEvent,
+    SourceState,
+    SourceStatus,
+)
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC).timestamp()
 
@@ -295,7 +312,7 @@ def test_any_json_value_maps_or_skips(value: Any) -> None:
             assert (isinstance(event.text, str) and event.text) or event.amount
 
 
-# ---------------------------------------------------------------- helpers
+# ---------------------------------------------------------------- helpers the connectors share
 
 
 def test_recent_ids_is_bounded() -> None:
@@ -328,6 +345,106 @@ def test_option_helpers() -> None:
         option_int(opts, "a", 0)
     with pytest.raises(ConfigError):
         option_bool(opts, "e", False)
+
+
+def test_option_edges() -> None:
+    opts = {"n": "nan", "neg": "-1", "blank": "", "uid": "42"}
+    assert option_int(opts, "blank", None) is None and option_int(opts, "uid", None) == 42
+    for name in ("n", "neg"):
+        with pytest.raises(ConfigError, match=name):
+            option_float(opts, name, 1.0)
+    with pytest.raises(ConfigError, match="neg"):
+        option_int(opts, "neg", 0)
+    assert check_endpoint("wss://relay.example/irc") == "wss://relay.example/irc"
+    for bad in ("http://h/", "ws:///no-host"):
+        with pytest.raises(ConfigError, match="ws://"):
+            check_endpoint(bad)
+
+
+def test_status_ticker_is_due_every_interval_or_when_forced() -> None:
+    now = [100.0]
+    ticker = StatusTicker(30.0, clock=lambda: now[0])
+    assert not ticker.due()
+    now[0] = 129.0
+    assert not ticker.due() and ticker.due(force=True)  # forcing restarts the interval
+    now[0] = 158.0
+    assert not ticker.due()
+    now[0] = 159.0
+    assert ticker.due() and not ticker.due()
+    never = StatusTicker(0.0, clock=lambda: now[0])
+    now[0] = 1e9
+    assert not never.due() and never.due(force=True)
+
+
+@pytest.mark.parametrize(
+    ("limit", "max_attempts", "final"),
+    [("failures", 3, "gave up after 3 tries: x"), ("reconnects", 2, "gave up after 2 attempts: x")],
+)
+def test_reconnects_give_up_by_their_limit(
+    limit: Literal["failures", "reconnects"], max_attempts: int, final: str
+) -> None:
+    """Both limits give up on the third failure in a row: max_attempts counts failed connections
+    for one and reconnect attempts for the other."""
+    health = SourceHealth("t:s")
+    reconnects = Reconnects(health, no_delay_backoff(max_attempts), limit=limit)
+    outcomes = [reconnects.after(Disconnected("x")) for _ in range(3)]
+    assert [status.state for status, _ in outcomes] == ["reconnecting", "reconnecting", "failed"]
+    assert [status.attempt for status, _ in outcomes] == [1, 2, 0]
+    assert [delay is None for _, delay in outcomes] == [False, False, True]
+    assert outcomes[-1][0].detail == final
+    assert health.counters["reconnects"] == 2
+
+
+def test_reconnects_final_states_and_minimum_delay() -> None:
+    reconnects = Reconnects(SourceHealth("t:s"), no_delay_backoff())
+    status, delay = reconnects.after(Disconnected("slow down", min_delay=7.5))
+    assert (status.state, status.attempt, delay) == (SourceState.RECONNECTING, 1, 7.5)
+    status, delay = reconnects.after(Disconnected("limited", state=SourceState.DEGRADED))
+    assert (status.state, status.attempt, delay) == (SourceState.DEGRADED, 2, 0.0)
+    for final in (SourceState.ENDED, SourceState.FAILED):
+        status, delay = reconnects.after(Disconnected("over", final=final))
+        assert (status.state, status.detail, delay) == (final, "over", None)
+
+
+async def test_reconnects_run_drives_connections_until_one_returns() -> None:
+    health = SourceHealth("t:s")
+    calls: list[int] = []
+
+    async def connection() -> AsyncGenerator[SourceEvent, None]:
+        calls.append(len(calls))
+        yield health.live(f"connection {len(calls)}")
+        if len(calls) < 3:
+            raise Disconnected(f"lost {len(calls)}")
+
+    sleeps: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        sleeps.append(delay)
+
+    reconnects = Reconnects(health, no_delay_backoff(), sleep)
+    events = [e async for e in reconnects.run(connection, connecting="here")]
+    assert [(e.state, e.detail) for e in events if isinstance(e, SourceStatus)] == [
+        (SourceState.CONNECTING, "here"),
+        (SourceState.LIVE, "connection 1"),
+        (SourceState.RECONNECTING, "lost 1"),
+        (SourceState.LIVE, "connection 2"),
+        (SourceState.RECONNECTING, "lost 2"),
+        (SourceState.LIVE, "connection 3"),
+    ]
+    assert len(calls) == 3 and sleeps == [0.0, 0.0]
+
+
+async def test_receive_within_tells_a_quiet_wait_from_a_read_timeout() -> None:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    assert await receive_within(queue.get, 0.01) is None
+    queue.put_nowait(5)
+    assert await receive_within(queue.get, 0.0) == 5  # 0: no limit
+
+    async def stalled_read() -> int:
+        raise TimeoutError  # the transport's own read timeout
+
+    with pytest.raises(TimeoutError):
+        await receive_within(stalled_read, 10.0)
 
 
 DOC_EXAMPLES = [

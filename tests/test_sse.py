@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,9 @@ from streamwatch.connectors.sse_protocol import (
 )
 from streamwatch.connectors.ssefeed import SseFeedSource
 from streamwatch.errors import ConfigError
-from streamwatch.events import ChatMessage, InputSkipped, SourceEvent, SourceState, SourceStatus
+from streamwatch.events import InputSkipped, SourceEvent, SourceState, SourceStatus
+
+from .connector_support import RecordingSleep, chats, collect, ended, serve_app
 
 # ---------------------------------------------------------------- SSE parser, byte-exact
 
@@ -262,22 +265,15 @@ class FakeFeed:
 
 @pytest.fixture
 async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[tuple[FakeFeed, str]]]]:
-    runners: list[web.AppRunner] = []
+    async with AsyncExitStack() as servers:
 
-    async def start(handler: Handler) -> tuple[FakeFeed, str]:
-        feed = FakeFeed(handler)
-        app = web.Application()
-        app.router.add_get("/events", feed.handle)
-        runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        return feed, f"127.0.0.1:{runner.addresses[0][1]}"
+        async def start(handler: Handler) -> tuple[FakeFeed, str]:
+            feed = FakeFeed(handler)
+            app = web.Application()
+            app.router.add_get("/events", feed.handle)
+            return feed, await servers.enter_async_context(serve_app(app))
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+        yield start
 
 
 async def stream_response(request: web.Request, content_type: str) -> web.StreamResponse:
@@ -291,48 +287,14 @@ def abort(request: web.Request) -> None:
     request.transport.abort()
 
 
-@dataclass
-class RecordingSleep:
-    delays: list[float] = field(default_factory=list)
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        await asyncio.sleep(0)
-
-
 def make_source(url: str, sleep: RecordingSleep | None = None, **options: str) -> SseFeedSource:
     scheme = url.split("://")[0]
     spec = SourceSpec(scheme, url, url, options)
     return SseFeedSource(spec, backoff=no_delay_backoff(), sleep=sleep or RecordingSleep())
 
 
-async def collect(
-    source: SseFeedSource, until: Callable[[list[SourceEvent]], bool]
-) -> list[SourceEvent]:
-    events: list[SourceEvent] = []
-    agen = source.events()
-    try:
-        async with asyncio.timeout(30):
-            async for event in agen:
-                events.append(event)
-                if until(events):
-                    break
-    finally:
-        await agen.aclose()
-    return events
-
-
-def msgs(events: list[SourceEvent]) -> list[ChatMessage]:
-    return [e for e in events if isinstance(e, ChatMessage)]
-
-
-def ended(events: list[SourceEvent]) -> bool:
-    last = events[-1]
-    return isinstance(last, SourceStatus) and last.state in (SourceState.ENDED, SourceState.FAILED)
-
-
 def count(n: int) -> Callable[[list[SourceEvent]], bool]:
-    return lambda events: len(msgs(events)) >= n or ended(events)
+    return lambda events: len(chats(events)) >= n or ended(events)
 
 
 def sse_event(i: int, with_id: bool = True) -> bytes:
@@ -363,7 +325,7 @@ async def test_sse_drop_mid_event_resumes_with_last_event_id(serve: Any) -> None
     sleep = RecordingSleep()
     source = make_source(f"sse+http://{host}/events", sleep, reconnect="true")
     events = await collect(source, count(60))
-    assert [m.message_id for m in msgs(events)] == [f"m{i}" for i in range(60)]
+    assert [m.message_id for m in chats(events)] == [f"m{i}" for i in range(60)]
     assert feed.headers[0].get("Last-Event-ID") is None
     assert feed.headers[1]["Last-Event-ID"] == "29"  # the last complete event
     assert feed.headers[0]["Accept"] == "text/event-stream"
@@ -394,7 +356,7 @@ async def test_sse_replay_without_json_ids_is_deduplicated_by_event_id(serve: An
     _feed, host = await serve(handler)
     source = make_source(f"sse+http://{host}/events#map=text=msg&events=chat", reconnect="true")
     events = await collect(source, count(20))
-    got = msgs(events)
+    got = chats(events)
     assert [m.text for m in got] == [f"hi {i}" for i in range(20)]
     assert [m.message_id for m in got][:2] == ["sse-0", "sse-1"]
     assert source.health.counters["duplicates"] == 10
@@ -415,7 +377,7 @@ async def test_sse_stall_reconnects(serve: Any) -> None:
     feed, host = await serve(handler)
     source = make_source(f"sse+http://{host}/events", timeout="0.3")
     events = await collect(source, count(2))
-    assert [m.message_id for m in msgs(events)] == ["m0", "m1"]
+    assert [m.message_id for m in chats(events)] == ["m0", "m1"]
     assert feed.headers[1]["Last-Event-ID"] == "0"
     assert source.health.counters["stalls"] == 1
 
@@ -430,7 +392,7 @@ async def test_sse_ten_thousand_burst(serve: Any) -> None:
     _feed, host = await serve(handler)
     source = make_source(f"sse+http://{host}/events", reconnect="false")
     events = await collect(source, ended)
-    ids = [m.message_id for m in msgs(events)]
+    ids = [m.message_id for m in chats(events)]
     assert ids == [f"m{i}" for i in range(10_000)]
 
 
@@ -448,7 +410,7 @@ async def test_sse_garbage_counted_and_skipped(serve: Any) -> None:
     _feed, host = await serve(handler)
     source = make_source(f"sse+http://{host}/events", reconnect="false", max_bytes="1000")
     events = await collect(source, ended)
-    got = msgs(events)
+    got = chats(events)
     assert [m.text for m in got] == ["caf\ufffd", "[red]fine[/red]"]
     skipped = [e for e in events if isinstance(e, InputSkipped)]
     assert len(skipped) == 4
@@ -485,7 +447,7 @@ async def test_sse_retry_after_and_token_header(serve: Any) -> None:
     sleep = RecordingSleep()
     source = make_source(f"sse+http://{host}/events", sleep, token="tok1", reconnect="false")
     events = await collect(source, ended)
-    assert [m.message_id for m in msgs(events)] == ["m0"]
+    assert [m.message_id for m in chats(events)] == ["m0"]
     assert sleep.delays == [7.0]
     assert feed.headers[0]["Authorization"] == "Bearer tok1"
 
@@ -513,7 +475,7 @@ async def test_ndjson_drop_mid_line_replay_no_loss_no_dup(serve: Any) -> None:
     feed, host = await serve(handler)
     source = make_source(f"ndjson+http://{host}/events", platform="relay")
     events = await collect(source, count(40))
-    got = msgs(events)
+    got = chats(events)
     assert [m.message_id for m in got] == [f"n{i}" for i in range(40)]
     assert got[3].sent_at == pytest.approx(1714564803.0) and got[0].platform == "relay"
     truncated = [e for e in events if isinstance(e, InputSkipped)]
@@ -532,7 +494,7 @@ async def test_ndjson_clean_end_keeps_unterminated_last_line(serve: Any) -> None
     _feed, host = await serve(handler)
     source = make_source(f"ndjson+http://{host}/events", reconnect="false")
     events = await collect(source, ended)
-    assert [m.message_id for m in msgs(events)] == ["a", "b"]
+    assert [m.message_id for m in chats(events)] == ["a", "b"]
     skipped = [e for e in events if isinstance(e, InputSkipped)]
     assert [s.where for s in skipped] == ["line 3"]
 
@@ -548,7 +510,7 @@ async def test_ndjson_ten_thousand_burst(serve: Any) -> None:
     _feed, host = await serve(handler)
     source = make_source(f"ndjson+http://{host}/events", reconnect="false")
     events = await collect(source, ended)
-    assert [m.message_id for m in msgs(events)] == [str(i) for i in range(10_000)]
+    assert [m.message_id for m in chats(events)] == [str(i) for i in range(10_000)]
 
 
 def test_config_errors() -> None:

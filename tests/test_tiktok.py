@@ -21,13 +21,9 @@ from streamwatch.connectors.base import SourceSpec
 from streamwatch.connectors.reconnect import no_delay_backoff
 from streamwatch.connectors.tiktok import TikTokSource, classify_error
 from streamwatch.errors import ConfigError
-from streamwatch.events import (
-    ChatMessage,
-    Role,
-    SourceEvent,
-    SourceState,
-    SourceStatus,
-)
+from streamwatch.events import Role, SourceState
+
+from .connector_support import RecordingSleep, chats, collect, statuses
 
 try:
     with warnings.catch_warnings():  # TikTokLive imports websockets.legacy, which warns
@@ -150,15 +146,6 @@ class Sessions:
         return client
 
 
-@dataclass
-class RecordingSleep:
-    delays: list[float] = field(default_factory=list)
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        await asyncio.sleep(0)
-
-
 def make_source(
     sessions: Sessions, sleep: RecordingSleep | None = None, retries: int = 5, **options: str
 ) -> TikTokSource:
@@ -169,22 +156,6 @@ def make_source(
         backoff=no_delay_backoff(max_attempts=retries),
         sleep=sleep or RecordingSleep(),
     )
-
-
-async def run(source: TikTokSource) -> list[SourceEvent]:
-    events: list[SourceEvent] = []
-    async with asyncio.timeout(20):
-        async for event in source.events():
-            events.append(event)
-    return events
-
-
-def msgs(events: list[SourceEvent]) -> list[ChatMessage]:
-    return [e for e in events if isinstance(e, ChatMessage)]
-
-
-def statuses(events: list[SourceEvent]) -> list[SourceStatus]:
-    return [e for e in events if isinstance(e, SourceStatus)]
 
 
 @needs_library
@@ -211,8 +182,8 @@ async def test_comments_roles_and_live_end() -> None:
         ]
     )
     source = make_source(sessions)
-    events = await run(source)
-    got = msgs(events)
+    events = await collect(source)
+    got = chats(events)
     assert [m.message_id for m in got] == ["1", "2", "3", "4", "5"]
     assert got[0].text == "多少钱? [bold]x[/bold]" and got[0].lang_hint == "zh"
     assert got[0].sent_at == pytest.approx(1714564800.001)
@@ -248,8 +219,8 @@ async def test_disconnect_reconnects_and_deduplicates() -> None:
             ),
         ]
     )
-    events = await run(make_source(sessions))
-    assert [m.message_id for m in msgs(events)] == ["1", "2", "3"]
+    events = await collect(make_source(sessions))
+    assert [m.message_id for m in chats(events)] == ["1", "2", "3"]
     assert [s.state for s in statuses(events)] == [
         SourceState.CONNECTING,
         SourceState.LIVE,
@@ -274,8 +245,8 @@ async def test_error_mid_stream_is_retried() -> None:
             ),
         ]
     )
-    events = await run(make_source(sessions))
-    assert [m.message_id for m in msgs(events)] == ["1", "2"]
+    events = await collect(make_source(sessions))
+    assert [m.message_id for m in chats(events)] == ["1", "2"]
     reconnecting = [s for s in statuses(events) if s.state is SourceState.RECONNECTING]
     assert "ReadError" in reconnecting[0].detail
 
@@ -294,8 +265,8 @@ async def test_broken_protobuf_payload_does_not_stop_the_source() -> None:
             )
         ]
     )
-    events = await run(make_source(sessions))
-    assert [m.message_id for m in msgs(events)] == ["2"]
+    events = await collect(make_source(sessions))
+    assert [m.message_id for m in chats(events)] == ["2"]
     assert statuses(events)[-1].state is SourceState.ENDED
 
 
@@ -322,7 +293,7 @@ async def test_fatal_library_errors_become_status(
     make_error: Callable[[], BaseException], state: SourceState, words: str
 ) -> None:
     sessions = Sessions([(make_error(), [])])
-    events = await run(make_source(sessions))
+    events = await collect(make_source(sessions))
     last = statuses(events)[-1]
     assert last.state is state and words in last.detail
     assert len(sessions.made) == 1  # not retried
@@ -360,18 +331,18 @@ async def test_retryable_library_errors(
         ]
     )
     sleep = RecordingSleep()
-    events = await run(make_source(sessions, sleep))
+    events = await collect(make_source(sessions, sleep))
     sts = statuses(events)
     assert sts[1].state is state and words in sts[1].detail and sts[1].attempt == 1
     assert sleep.delays == [delay]
-    assert [m.message_id for m in msgs(events)] == ["1"]
+    assert [m.message_id for m in chats(events)] == ["1"]
     assert sts[-1].state is SourceState.ENDED
 
 
 @needs_library
 async def test_gives_up_after_retries() -> None:
     sessions = Sessions([(tt.WebcastBlockedError("blocked"), [])])
-    events = await run(make_source(sessions, retries=3))
+    events = await collect(make_source(sessions, retries=3))
     last = statuses(events)[-1]
     assert last.state is SourceState.FAILED and "gave up after 3" in last.detail
     assert len(sessions.made) == 3
@@ -392,10 +363,10 @@ async def test_offline_with_wait_live_keeps_checking() -> None:
         ]
     )
     sleep = RecordingSleep()
-    events = await run(make_source(sessions, sleep, wait_live="true"))
+    events = await collect(make_source(sessions, sleep, wait_live="true"))
     assert statuses(events)[1].state is SourceState.CONNECTING
     assert sleep.delays == [60.0]
-    assert [m.message_id for m in msgs(events)] == ["1"]
+    assert [m.message_id for m in chats(events)] == ["1"]
 
 
 @needs_library

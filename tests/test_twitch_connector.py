@@ -10,14 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 
 import pytest
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -26,14 +23,9 @@ from streamwatch.connectors.reconnect import no_delay_backoff
 from streamwatch.connectors.registry import open_source, parse_spec
 from streamwatch.connectors.twitch import TwitchSource
 from streamwatch.errors import ConfigError
-from streamwatch.events import (
-    ChatMessage,
-    InputSkipped,
-    MessageDeleted,
-    SourceEvent,
-    SourceState,
-    SourceStatus,
-)
+from streamwatch.events import InputSkipped, MessageDeleted, SourceState
+
+from .connector_support import FakeWebSocketServer, chats, collect, has_chats, statuses
 
 CHANNEL = "sellershop"
 NAMESPACE = uuid.UUID("6f1d8a3e-2b4c-4d5e-9f60-718293a4b5c6")
@@ -132,44 +124,14 @@ class Session:
             self.closed_at = asyncio.get_running_loop().time()
 
 
-Script = Callable[[Session], Awaitable[None]]
+class FakeTwitch(FakeWebSocketServer[Session]):
+    """A fake Twitch IRC-over-WebSocket server running ``script`` for every connection."""
 
+    def open_session(self, ws: ServerConnection, index: int) -> Session:
+        return Session(ws, index)
 
-class FakeTwitch:
-    """A WebSocket server on 127.0.0.1:0 running ``script`` for every connection."""
-
-    def __init__(self, script: Script) -> None:
-        self.script = script
-        self.sessions: list[Session] = []
-        self.server: Server | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        port = self.server.sockets[0].getsockname()[1]
-        return f"ws://127.0.0.1:{port}"
-
-    async def _handler(self, ws: ServerConnection) -> None:
-        session = Session(ws, len(self.sessions))
-        self.sessions.append(session)
-        try:
-            await self.script(session)
-        except ConnectionClosed:
-            session.closed_at = asyncio.get_running_loop().time()
-
-    async def __aenter__(self) -> FakeTwitch:
-        self.server = await serve(self._handler, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
+    def closed(self, session: Session) -> None:
+        session.closed_at = asyncio.get_running_loop().time()
 
 
 def source_for(url: str, **kwargs: object) -> TwitchSource:
@@ -177,39 +139,6 @@ def source_for(url: str, **kwargs: object) -> TwitchSource:
     kwargs.setdefault("backoff", no_delay_backoff())
     kwargs.setdefault("env", {})
     return TwitchSource(spec, **kwargs)  # type: ignore[arg-type]
-
-
-async def collect(
-    source: TwitchSource, until: Callable[[list[SourceEvent]], bool], timeout: float = 20.0
-) -> list[SourceEvent]:
-    """Events until ``until`` holds or the source ends; fails after ``timeout`` seconds."""
-    events: list[SourceEvent] = []
-    async with asyncio.timeout(timeout), aclosing(source.events()) as stream:
-        async for event in stream:
-            events.append(event)
-            if until(events):
-                break
-    return events
-
-
-def chats(events: list[SourceEvent]) -> list[ChatMessage]:
-    return [e for e in events if isinstance(e, ChatMessage)]
-
-
-def statuses(events: list[SourceEvent]) -> list[SourceStatus]:
-    return [e for e in events if isinstance(e, SourceStatus)]
-
-
-def has_chats(n: int) -> Callable[[list[SourceEvent]], bool]:
-    """True once ``n`` chat messages arrived (called once per new event, so O(1) each)."""
-    seen = 0
-
-    def check(events: list[SourceEvent]) -> bool:
-        nonlocal seen
-        seen += isinstance(events[-1], ChatMessage)
-        return seen >= n
-
-    return check
 
 
 async def test_live_chat_with_real_lines() -> None:

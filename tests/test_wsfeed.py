@@ -23,15 +23,9 @@ from streamwatch.connectors.base import SourceSpec
 from streamwatch.connectors.reconnect import no_delay_backoff
 from streamwatch.connectors.wsfeed import WebSocketFeedSource
 from streamwatch.errors import ConfigError
-from streamwatch.events import (
-    ChatMessage,
-    InputSkipped,
-    MessageKind,
-    Role,
-    SourceEvent,
-    SourceState,
-    SourceStatus,
-)
+from streamwatch.events import MessageKind, Role, SourceState, SourceStatus
+
+from .connector_support import chats, collect, ended, skips, states
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 TEXT, BINARY, CLOSE, PING, PONG = 0x1, 0x2, 0x8, 0x9, 0xA
@@ -180,41 +174,6 @@ def make_source(url: str, **options: str) -> WebSocketFeedSource:
     return WebSocketFeedSource(spec, backoff=no_delay_backoff())
 
 
-async def collect(
-    source: WebSocketFeedSource,
-    until: Callable[[list[SourceEvent]], bool],
-    limit_s: float = 20,
-) -> list[SourceEvent]:
-    events: list[SourceEvent] = []
-    agen = source.events()
-    try:
-        async with asyncio.timeout(limit_s):
-            async for event in agen:
-                events.append(event)
-                if until(events):
-                    break
-    finally:
-        await agen.aclose()
-    return events
-
-
-def msgs(events: list[SourceEvent]) -> list[ChatMessage]:
-    return [e for e in events if isinstance(e, ChatMessage)]
-
-
-def skips(events: list[SourceEvent]) -> list[InputSkipped]:
-    return [e for e in events if isinstance(e, InputSkipped)]
-
-
-def states(events: list[SourceEvent]) -> list[SourceState]:
-    return [e.state for e in events if isinstance(e, SourceStatus)]
-
-
-def ended(events: list[SourceEvent]) -> bool:
-    last = events[-1]
-    return isinstance(last, SourceStatus) and last.state in (SourceState.ENDED, SourceState.FAILED)
-
-
 def chat(i: int, **extra: Any) -> dict[str, Any]:
     return {"id": f"m{i}", "ts": 1714564800 + i, "user": f"u{i % 7}", "text": f"msg {i}", **extra}
 
@@ -286,7 +245,7 @@ async def test_objects_arrays_binary_mapping_token_and_subscribe() -> None:
         assert conn.headers["authorization"] == "Bearer s3cret-token"
         assert conn.received == [b'{"op":"sub","room":7}']
 
-    got = msgs(events)
+    got = chats(events)
     assert [m.message_id for m in got] == ["1", "2", "3", "4"]
     assert got[0].text == "多少钱?" and got[0].display_name == "小王" and got[0].author_id == "42"
     assert got[0].sent_at == pytest.approx(1714564800.123)
@@ -318,7 +277,7 @@ async def test_garbage_frames_are_counted_and_skipped_connection_survives() -> N
         source = make_source(server.url, max_bytes="10000", reconnect="false")
         events = await collect(source, ended)
 
-    assert [m.message_id for m in msgs(events)] == ["a1", "m1"]
+    assert [m.message_id for m in chats(events)] == ["a1", "m1"]
     reasons = [s.reason for s in skips(events)]
     assert len(reasons) == 9
     assert any("invalid UTF-8" in r for r in reasons)
@@ -349,9 +308,9 @@ async def test_drop_mid_frame_then_replay_no_loss_no_duplicates() -> None:
 
     async with RawWsServer(script) as server:
         source = make_source(server.url)
-        events = await collect(source, lambda ev: len(msgs(ev)) >= 100 or len(ev) > 400)
+        events = await collect(source, lambda ev: len(chats(ev)) >= 100 or len(ev) > 400)
 
-    ids = [m.message_id for m in msgs(events)]
+    ids = [m.message_id for m in chats(events)]
     assert ids == [f"m{i}" for i in range(100)]
     assert states(events)[:4] == [
         SourceState.CONNECTING,
@@ -378,9 +337,9 @@ async def test_stalled_server_is_detected_by_keepalive_and_reconnected() -> None
 
     async with RawWsServer(script) as server:
         source = make_source(server.url, ping_interval="0.1", ping_timeout="0.2")
-        events = await collect(source, lambda ev: len(msgs(ev)) >= 2)
+        events = await collect(source, lambda ev: len(chats(ev)) >= 2)
 
-    assert [m.message_id for m in msgs(events)] == ["m0", "m1"]
+    assert [m.message_id for m in chats(events)] == ["m0", "m1"]
     reconnecting = [
         e for e in events if isinstance(e, SourceStatus) and e.state is SourceState.RECONNECTING
     ]
@@ -404,7 +363,7 @@ async def test_ten_thousand_message_burst() -> None:
         source = make_source(server.url, reconnect="false")
         events = await collect(source, ended)
 
-    ids = [m.message_id for m in msgs(events)]
+    ids = [m.message_id for m in chats(events)]
     assert len(ids) == 10_000 and len(set(ids)) == 10_000
     assert ids == [f"m{i}" for i in range(10_000)]
 
@@ -440,9 +399,9 @@ async def test_frame_beyond_hard_limit_drops_connection_counted_then_reconnects(
 
     async with RawWsServer(script) as server:
         source = make_source(server.url, max_bytes="2000")
-        events = await collect(source, lambda ev: len(msgs(ev)) >= 2)
+        events = await collect(source, lambda ev: len(chats(ev)) >= 2)
 
-    assert [m.message_id for m in msgs(events)] == ["m0", "m1"]
+    assert [m.message_id for m in chats(events)] == ["m0", "m1"]
     assert source.health.counters["oversized"] == 1
     assert any("frame over" in s.reason for s in skips(events))
 
@@ -477,7 +436,7 @@ async def test_paid_and_system_kinds_from_mapping() -> None:
     async with RawWsServer(script) as server:
         source = make_source(server.url + "#map=amount=amount", reconnect="false")
         events = await collect(source, ended)
-    got = {m.message_id: m for m in msgs(events)}
+    got = {m.message_id: m for m in chats(events)}
     assert got["p"].kind is MessageKind.PAID and got["p"].amount == "¥30"
     assert got["s"].kind is MessageKind.NOTICE and got["s"].role is Role.SYSTEM
     assert got["r"].role is Role.VIEWER

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from streamwatch.connectors.base import SourceSpec
-from streamwatch.connectors.fieldmap import RecentIds
+from streamwatch.connectors.common import RecentIds
 from streamwatch.connectors.health import SourceHealth
 from streamwatch.connectors.reconnect import no_delay_backoff
 from streamwatch.connectors.youtube import YouTubeSource
@@ -35,10 +36,10 @@ from streamwatch.events import (
     MessageDeleted,
     MessageKind,
     Role,
-    SourceEvent,
     SourceState,
-    SourceStatus,
 )
+
+from .connector_support import RecordingSleep, chats, collect, serve_app, statuses
 
 KEY = "AIzaTESTSECRETKEY0123456789"
 VIDEO = "dQw4w9WgXcQ"
@@ -266,31 +267,21 @@ class FakeYouTube:
     async def messages(self, request: web.Request) -> web.StreamResponse:
         return await self._reply(request, self.chat_replies)
 
+    @asynccontextmanager
+    async def serve(self) -> AsyncIterator[str]:
+        """Serve both endpoints on 127.0.0.1:0; yields the API base URL (the ``endpoint``)."""
+        app = web.Application()
+        app.router.add_get("/youtube/v3/videos", self.videos)
+        app.router.add_get("/youtube/v3/liveChat/messages", self.messages)
+        async with serve_app(app) as host:
+            yield f"http://{host}/youtube/v3"
+
 
 @pytest.fixture
 async def fake() -> AsyncIterator[tuple[FakeYouTube, str]]:
     server = FakeYouTube()
-    app = web.Application()
-    app.router.add_get("/youtube/v3/videos", server.videos)
-    app.router.add_get("/youtube/v3/liveChat/messages", server.messages)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield server, f"http://127.0.0.1:{port}/youtube/v3"
-    finally:
-        await runner.cleanup()
-
-
-@dataclass
-class RecordingSleep:
-    delays: list[float] = field(default_factory=list)
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        await asyncio.sleep(0)
+    async with server.serve() as endpoint:
+        yield server, endpoint
 
 
 def make_source(
@@ -299,24 +290,6 @@ def make_source(
     opts = {"key": KEY, "endpoint": endpoint, **options}
     spec = SourceSpec("youtube", VIDEO, f"youtube:{VIDEO}", opts)
     return YouTubeSource(spec, backoff=no_delay_backoff(), sleep=sleep or RecordingSleep())
-
-
-async def run_source(source: YouTubeSource, limit: int = 100_000) -> list[SourceEvent]:
-    events: list[SourceEvent] = []
-    async with asyncio.timeout(30):
-        async for event in source.events():
-            events.append(event)
-            if len(events) >= limit:
-                break
-    return events
-
-
-def messages(events: list[SourceEvent]) -> list[ChatMessage]:
-    return [e for e in events if isinstance(e, ChatMessage)]
-
-
-def statuses(events: list[SourceEvent]) -> list[SourceStatus]:
-    return [e for e in events if isinstance(e, SourceStatus)]
 
 
 # ---------------------------------------------------------------- end-to-end tests
@@ -353,9 +326,9 @@ async def test_full_session_roles_paid_deletions_dedup_and_offline(
     ]
     sleep = RecordingSleep()
     source = make_source(endpoint, sleep)
-    events = await run_source(source)
+    events = await collect(source)
 
-    msgs = messages(events)
+    msgs = chats(events)
     assert [m.message_id for m in msgs] == ["m1", "m2", "m3", "m4", "m5", "m6"]
     by_id = {m.message_id: m for m in msgs}
     assert by_id["m1"].role is Role.VIEWER and by_id["m1"].text == "how much is shipping?"
@@ -410,8 +383,8 @@ async def test_quota_exceeded_403_is_failed_status(fake: tuple[FakeYouTube, str]
     server.video_replies = [video_body()]
     server.chat_replies = [page([text_item("a", "hi")], "t1"), (403, QUOTA_BODY)]
     source = make_source(endpoint)
-    events = await run_source(source)
-    assert [m.message_id for m in messages(events)] == ["a"]
+    events = await collect(source)
+    assert [m.message_id for m in chats(events)] == ["a"]
     last = statuses(events)[-1]
     assert last.state is SourceState.FAILED and "quota exhausted" in last.detail
     assert source.protocol.quota.remaining == 0
@@ -424,7 +397,7 @@ async def test_quota_meter_goes_low_then_exhausted_without_extra_calls(
     server.video_replies = [video_body()]
     server.chat_replies = [page([text_item(f"q{i}", "x")], f"t{i}") for i in range(5)]
     source = make_source(endpoint, quota="12")  # 1 + 5 + 5 = 11 -> 1 left, below 10%
-    events = await run_source(source)
+    events = await collect(source)
     sts = statuses(events)
     assert [s.state for s in sts] == [
         SourceState.CONNECTING,
@@ -435,7 +408,7 @@ async def test_quota_meter_goes_low_then_exhausted_without_extra_calls(
     assert "quota low" in sts[2].detail and "1 units left" in sts[2].detail
     assert "quota exhausted" in sts[3].detail
     assert len(server.requests) == 3  # no call was made that the quota could not pay for
-    assert [m.message_id for m in messages(events)] == ["q0", "q1"]
+    assert [m.message_id for m in chats(events)] == ["q0", "q1"]
 
 
 async def test_server_errors_retry_and_resume_same_page_without_loss(
@@ -451,8 +424,8 @@ async def test_server_errors_retry_and_resume_same_page_without_loss(
         page([text_item("d", "4")], None, offline_at="2024-05-01T13:00:00Z"),
     ]
     source = make_source(endpoint)
-    events = await run_source(source)
-    assert [m.message_id for m in messages(events)] == ["a", "b", "c", "d"]
+    events = await collect(source)
+    assert [m.message_id for m in chats(events)] == ["a", "b", "c", "d"]
     sts = statuses(events)
     assert [s.state for s in sts] == [
         SourceState.CONNECTING,
@@ -484,8 +457,8 @@ async def test_stalled_server_times_out_and_recovers(fake: tuple[FakeYouTube, st
         page([text_item("b", "2")], None, offline_at="2024-05-01T13:00:00Z"),
     ]
     source = make_source(endpoint, timeout="0.3")
-    events = await run_source(source)
-    assert [m.message_id for m in messages(events)] == ["a", "b"]
+    events = await collect(source)
+    assert [m.message_id for m in chats(events)] == ["a", "b"]
     reconnecting = [s for s in statuses(events) if s.state is SourceState.RECONNECTING]
     assert len(reconnecting) == 1 and "timed out" in reconnecting[0].detail
     live_again = statuses(events)[-2]
@@ -511,8 +484,8 @@ async def test_body_dropped_mid_response_is_retried(fake: tuple[FakeYouTube, str
         page([text_item("a", "1"), text_item("b", "2")], "t1"),
         page([], None, offline_at="2024-05-01T13:00:00Z"),
     ]
-    events = await run_source(make_source(endpoint))
-    assert [m.message_id for m in messages(events)] == ["a", "b"]
+    events = await collect(make_source(endpoint))
+    assert [m.message_id for m in chats(events)] == ["a", "b"]
     assert SourceState.RECONNECTING in [s.state for s in statuses(events)]
 
 
@@ -532,7 +505,7 @@ async def test_api_errors_become_status(
     server, endpoint = fake
     server.video_replies = [video_body()]
     server.chat_replies = [(status, error_body(status, reason, f"The request failed: {reason}"))]
-    events = await run_source(make_source(endpoint))
+    events = await collect(make_source(endpoint))
     last = statuses(events)[-1]
     assert last.state is state
     assert words in last.detail
@@ -547,7 +520,7 @@ async def test_rate_limit_is_degraded_then_recovers(fake: tuple[FakeYouTube, str
         (403, error_body(403, "rateLimitExceeded", "Rate Limit Exceeded", domain="usageLimits")),
         page([text_item("b", "2")], None, offline_at="2024-05-01T13:00:00Z"),
     ]
-    events = await run_source(make_source(endpoint))
+    events = await collect(make_source(endpoint))
     states = [s.state for s in statuses(events)]
     assert states == [
         SourceState.CONNECTING,
@@ -557,7 +530,7 @@ async def test_rate_limit_is_degraded_then_recovers(fake: tuple[FakeYouTube, str
         SourceState.ENDED,
     ]
     assert "rate limited" in statuses(events)[2].detail
-    assert [m.message_id for m in messages(events)] == ["a", "b"]
+    assert [m.message_id for m in chats(events)] == ["a", "b"]
 
 
 async def test_ten_thousand_message_burst_no_loss_no_duplicates(
@@ -573,8 +546,8 @@ async def test_ten_thousand_message_burst_no_loss_no_duplicates(
         pages.append(page(items, f"t{p}" if p < 4 else None, interval_ms=0))
     pages[-1]["offlineAt"] = "2024-05-01T13:00:00Z"
     server.chat_replies = pages
-    events = await run_source(make_source(endpoint))
-    ids = [m.message_id for m in messages(events)]
+    events = await collect(make_source(endpoint))
+    ids = [m.message_id for m in chats(events)]
     assert len(ids) == 10_000
     assert ids == [f"id{i}" for i in range(10_000)]
     counters = dict(statuses(events)[-1].counters)
@@ -589,22 +562,22 @@ async def test_upcoming_stream_waits_then_connects(fake: tuple[FakeYouTube, str]
     server.video_replies = [upcoming, video_body()]
     server.chat_replies = [page([text_item("a", "1")], None, offline_at="2024-05-01T14:00:00Z")]
     sleep = RecordingSleep()
-    events = await run_source(make_source(endpoint, sleep))
+    events = await collect(make_source(endpoint, sleep))
     sts = statuses(events)
     assert sts[1].state is SourceState.CONNECTING and "not started" in sts[1].detail
     assert sleep.delays[0] == 60.0
-    assert [m.message_id for m in messages(events)] == ["a"]
+    assert [m.message_id for m in chats(events)] == ["a"]
 
 
 async def test_video_not_found_and_ended(fake: tuple[FakeYouTube, str]) -> None:
     server, endpoint = fake
     server.video_replies = [{"kind": "youtube#videoListResponse", "items": []}]
-    events = await run_source(make_source(endpoint))
+    events = await collect(make_source(endpoint))
     assert statuses(events)[-1].state is SourceState.FAILED
     assert "not found" in statuses(events)[-1].detail
 
     server.video_replies = [video_body(chat_id=None, actualEndTime="2024-05-01T13:00:00Z")]
-    events = await run_source(make_source(endpoint))
+    events = await collect(make_source(endpoint))
     assert statuses(events)[-1].state is SourceState.ENDED
 
 
@@ -616,14 +589,14 @@ async def test_restart_does_not_repeat_messages(fake: tuple[FakeYouTube, str]) -
         (403, error_body(403, "forbidden", "Forbidden")),
     ]
     source = make_source(endpoint)
-    first = await run_source(source)
+    first = await collect(source)
     assert statuses(first)[-1].state is SourceState.FAILED
     # the server lost our place and sends its backlog again: only new ids come through
     server.chat_replies = [
         page([text_item("a", "1"), text_item("b", "2"), text_item("c", "3")], None, offline_at="x")
     ]
-    second = await run_source(source)
-    assert [m.message_id for m in messages(second)] == ["c"]
+    second = await collect(source)
+    assert [m.message_id for m in chats(second)] == ["c"]
     assert len([p for p, _ in server.requests if p.endswith("videos")]) == 1  # chat id kept
     assert server.requests[-1][1]["pageToken"] == "t1"  # resumed from the page it had
 
@@ -639,7 +612,7 @@ async def test_key_never_logged_or_in_status(
     ]
     caplog.set_level(logging.DEBUG)
     source = make_source(endpoint)
-    events = await run_source(source)
+    events = await collect(source)
     assert statuses(events)[-1].state is SourceState.FAILED
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("streamwatch")]
     assert any("GET http://127.0.0.1" in line for line in ours)  # requests were logged...
@@ -656,7 +629,7 @@ async def test_retries_option_gives_up(fake: tuple[FakeYouTube, str]) -> None:
     server.video_replies = [(503, b"")] * 5
     source = make_source(endpoint)
     source.backoff = no_delay_backoff(max_attempts=3)
-    events = await run_source(source)
+    events = await collect(source)
     last = statuses(events)[-1]
     assert last.state is SourceState.FAILED and "gave up after 3" in last.detail
     assert len(server.requests) == 3
