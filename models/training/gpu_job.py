@@ -7,8 +7,9 @@ transfers, so the job travels as a compact *pack*::
 
     # here: tokenize every text, keep only the vocabulary rows in use (still 4-bit)
     python -m streamwatch.models.training.gpu_job pack --data data/ --out build/gpujob
-    # there (PYTHONPATH pointing at a copy of the package):
-    python -m streamwatch.models.training.gpu_job run --pack build/gpujob --out $OUT [--finetune]
+    # there (PYTHONPATH pointing at a copy of the package, not at the checkout's root):
+    python -m streamwatch.models.training.gpu_job run --pack build/gpujob --out $OUT \
+        [--variants 8,12p] [--no-frozen]
     # here: put the returned embeddings into the embedding cache used by train_heads
     python -m streamwatch.models.training.gpu_job unpack --pack build/gpujob --results DIR
     # here: install a fine-tuned variant (adapter + heads) as the shipped model
@@ -18,9 +19,14 @@ The rebuilt model is the same dequantized weights as the CPU conversion, run in 
 so the embeddings match what the CPU computes (cosine > 0.9999). Embeddings return as int8 with a
 per-row scale (the files that come back are size-limited).
 
-``--finetune`` also trains rank-8 LoRA adapters on every attention and feed-forward projection
-jointly with the heads (masked multi-task loss, the same dev selection score as train_heads)
-and returns the adapter, those heads, and dev/test embeddings from the fine-tuned encoder.
+``--variants`` fine-tunes one model per variant (``8``: the first 8 encoder layers, no prefix;
+``12p``: all 12 with the ``query: `` prefix): rank-8 LoRA adapters on every attention and
+feed-forward projection plus the layer norms and position embeddings, trained jointly with the
+heads (masked multi-task loss, the same dev selection score and gold-label thresholds as
+train_heads), and returns each as ``ft_<variant>.zip`` (adapter + heads) for ``install``.
+
+On the GPU machine used here, the shim was: copy ``streamwatch/`` to a temp folder, symlink the
+checkout's ``models/`` into it as ``streamwatch/models``, and run from that folder.
 """
 
 from __future__ import annotations
