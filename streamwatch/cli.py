@@ -232,7 +232,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             "platform": "douyin",
         },
     )
-    parse_speed(args.speed)
     return _run([FileSource(spec)], args, command="demo", live=False, title="streamwatch demo")
 
 
@@ -259,7 +258,6 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     speed = args.speed
-    parse_speed(speed)
     path = Path(args.target).expanduser()
     if path.exists():
         options = {"speed": speed}

@@ -131,6 +131,9 @@ class Pipeline:
         self._stopping = asyncio.Event()
         self._publish_lock = asyncio.Lock()
         self._done = asyncio.Event()
+        self._pending_puts: set[asyncio.Task[None]] = set()
+        self._drain_deadline: float | None = None
+        """Set when stopping: classify queued messages until then, journal the rest unclassified."""
 
     # -- public API -------------------------------------------------------------------------
 
@@ -223,8 +226,6 @@ class Pipeline:
 
     # -- stages -----------------------------------------------------------------------------
 
-    _drain_deadline: float | None = None
-
     def _enqueue_control(self, item: _Item) -> None:
         """Put a non-message item in order; never blocks (control items are few)."""
         try:
@@ -232,7 +233,11 @@ class Pipeline:
         except asyncio.QueueFull:
             # The queue is full of messages; control items must not be lost, so they wait in
             # a task until there is room (still in order relative to later control items).
-            asyncio.get_running_loop().create_task(self._queue.put((item, time.perf_counter())))
+            task = asyncio.get_running_loop().create_task(
+                self._queue.put((item, time.perf_counter()))
+            )
+            self._pending_puts.add(task)  # keep a reference until it has run
+            task.add_done_callback(self._pending_puts.discard)
 
     async def _wait_sources(self, tasks: list[asyncio.Task[None]]) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)

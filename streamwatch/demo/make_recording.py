@@ -760,78 +760,215 @@ _H = Role.HOST
 _M = Role.MODERATOR
 
 SCRIPT: Final[tuple[Beat, ...]] = (
-    Beat(5, _H, "zh", "欢迎来到LUMI轻奢官方旗舰店直播间！今晚福利多多，点点关注不迷路～",
-         rate_boost=0.6, tau_s=60, boosts={"greeting": 20.0, "first_time": 4.0}),
+    Beat(
+        5,
+        _H,
+        "zh",
+        "欢迎来到LUMI轻奢官方旗舰店直播间！今晚福利多多，点点关注不迷路～",
+        rate_boost=0.6,
+        tau_s=60,
+        boosts={"greeting": 20.0, "first_time": 4.0},
+    ),
     Beat(30, _M, "zh", "欢迎宝宝们来到直播间，有问题打在公屏上，主播会一一解答～"),
-    Beat(45, _H, "zh", "今天第一个宝贝：头层牛皮托特包，焦糖色/黑色/米白三个颜色，原价699，"
-         "今晚直播间价399！", rate_boost=0.8, tau_s=40,
-         boosts={"q_price": 5.0, "q_material": 6.0, "compliment": 5.0}),
-    Beat(70, _H, "en", "Hi to our friends abroad! Tonight: a genuine leather tote, then a "
-         "goose-down jacket. We ship internationally 🌍", rate_boost=0.3, tau_s=40,
-         boosts={"q_shipping": 6.0, "greeting": 4.0}),
-    Beat(FIRST_LINK_S, _H, "zh", "1号链接已上架！直播间专属价399，库存300个，3、2、1，上链接！",
-         rate_boost=1.6, tau_s=40,
-         boosts={"purchase": 15.0, "q_link": 8.0, "q_stock": 4.0, "hype": 8.0}),
+    Beat(
+        45,
+        _H,
+        "zh",
+        "今天第一个宝贝：头层牛皮托特包，焦糖色/黑色/米白三个颜色，原价699，今晚直播间价399！",
+        rate_boost=0.8,
+        tau_s=40,
+        boosts={"q_price": 5.0, "q_material": 6.0, "compliment": 5.0},
+    ),
+    Beat(
+        70,
+        _H,
+        "en",
+        "Hi to our friends abroad! Tonight: a genuine leather tote, then a "
+        "goose-down jacket. We ship internationally 🌍",
+        rate_boost=0.3,
+        tau_s=40,
+        boosts={"q_shipping": 6.0, "greeting": 4.0},
+    ),
+    Beat(
+        FIRST_LINK_S,
+        _H,
+        "zh",
+        "1号链接已上架！直播间专属价399，库存300个，3、2、1，上链接！",
+        rate_boost=1.6,
+        tau_s=40,
+        boosts={"purchase": 15.0, "q_link": 8.0, "q_stock": 4.0, "hype": 8.0},
+    ),
     Beat(160, _M, "zh", "1号链接是包包，点击左下角小黄车购买"),
     Beat(230, _M, "zh", "请勿刷屏，刷屏会被禁言哦"),
-    Beat(270, _H, "zh", "福利来了！关注主播领30元无门槛券，包包到手369！",
-         rate_boost=1.2, tau_s=35, boosts={"q_discount": 8.0, "purchase": 10.0, "hype": 5.0}),
-    Beat(300, _M, "en", "For international buyers: tap the cart icon, link #1 is the bag. "
-         "Shipping fee is shown at checkout."),
-    Beat(360, _H, "zh", "给大家看看细节：内里是麂皮绒，五金是纯铜，能装iPad mini",
-         rate_boost=0.3, tau_s=30, boosts={"q_size": 4.0, "q_material": 3.0}),
-    Beat(450, _H, "zh", "黑色已经抢光了！仓库正在补货，焦糖色还有少量",
-         rate_boost=1.0, tau_s=40, boosts={"q_stock": 15.0, "complaint": 3.0}),
+    Beat(
+        270,
+        _H,
+        "zh",
+        "福利来了！关注主播领30元无门槛券，包包到手369！",
+        rate_boost=1.2,
+        tau_s=35,
+        boosts={"q_discount": 8.0, "purchase": 10.0, "hype": 5.0},
+    ),
+    Beat(
+        300,
+        _M,
+        "en",
+        "For international buyers: tap the cart icon, link #1 is the bag. "
+        "Shipping fee is shown at checkout.",
+    ),
+    Beat(
+        360,
+        _H,
+        "zh",
+        "给大家看看细节：内里是麂皮绒，五金是纯铜，能装iPad mini",
+        rate_boost=0.3,
+        tau_s=30,
+        boosts={"q_size": 4.0, "q_material": 3.0},
+    ),
+    Beat(
+        450,
+        _H,
+        "zh",
+        "黑色已经抢光了！仓库正在补货，焦糖色还有少量",
+        rate_boost=1.0,
+        tau_s=40,
+        boosts={"q_stock": 15.0, "complaint": 3.0},
+    ),
     Beat(460, _M, "zh", "黑色补货中，请稍等"),
-    Beat(500, _H, "zh", "黑色补了50个，大家刷新1号链接！",
-         rate_boost=0.6, tau_s=30, boosts={"purchase": 8.0, "q_stock": 4.0}),
-    Beat(JACKET_PREVIEW_S, _H, "zh",
-         "包包最后一轮！接下来是羽绒服，等下羽绒服秒杀价459，大家先加购物车",
-         rate_boost=0.6, tau_s=30, boosts={"q_price": 4.0, "hype": 6.0}),
-    Beat(570, _H, "zh", "羽绒服来了：新款90白鹅绒面包服，S到XXL，米白、黑、雾霾蓝三个颜色",
-         rate_boost=0.8, tau_s=30, boosts={"q_size": 8.0, "q_material": 6.0, "compliment": 6.0}),
-    Beat(PRICE_CHANGE_S, _H, "zh", "2号链接上架！羽绒服今日秒杀价599！库存只有200件，手慢无！",
-         rate_boost=1.6, tau_s=40, plateau_s=105,
-         boosts={"distrust_price": 30.0, "q_price": 6.0, "complaint": 2.0}, intent="price_change"),
+    Beat(
+        500,
+        _H,
+        "zh",
+        "黑色补了50个，大家刷新1号链接！",
+        rate_boost=0.6,
+        tau_s=30,
+        boosts={"purchase": 8.0, "q_stock": 4.0},
+    ),
+    Beat(
+        JACKET_PREVIEW_S,
+        _H,
+        "zh",
+        "包包最后一轮！接下来是羽绒服，等下羽绒服秒杀价459，大家先加购物车",
+        rate_boost=0.6,
+        tau_s=30,
+        boosts={"q_price": 4.0, "hype": 6.0},
+    ),
+    Beat(
+        570,
+        _H,
+        "zh",
+        "羽绒服来了：新款90白鹅绒面包服，S到XXL，米白、黑、雾霾蓝三个颜色",
+        rate_boost=0.8,
+        tau_s=30,
+        boosts={"q_size": 8.0, "q_material": 6.0, "compliment": 6.0},
+    ),
+    Beat(
+        PRICE_CHANGE_S,
+        _H,
+        "zh",
+        "2号链接上架！羽绒服今日秒杀价599！库存只有200件，手慢无！",
+        rate_boost=1.6,
+        tau_s=40,
+        plateau_s=105,
+        boosts={"distrust_price": 30.0, "q_price": 6.0, "complaint": 2.0},
+        intent="price_change",
+    ),
     Beat(630, _M, "zh", "请大家文明发言，价格问题主播马上给大家解释"),
-    Beat(645, _H, "zh", "599已经是全网最低价了，新款成本高，喜欢的宝宝抓紧拍",
-         intent="defend"),
+    Beat(645, _H, "zh", "599已经是全网最低价了，新款成本高，喜欢的宝宝抓紧拍", intent="defend"),
     Beat(660, _M, "en", "Please keep the chat civil, the host will explain the price shortly 🙏"),
     Beat(675, _M, "ru", "Пожалуйста, без оскорблений, ведущая сейчас всё объяснит"),
-    Beat(EXPLANATION_S, _H, "zh",
-         "大家听我说：昨天459的是去年老款80鸭绒，今天是新款90鹅绒，不是涨价。"
-         "为了表示诚意，再给大家发60元券，到手539！",
-         rate_boost=0.8, tau_s=40,
-         boosts={"purchase": 6.0, "distrust_price": 8.0, "q_discount": 5.0}, intent="explain"),
-    Beat(708, _H, "en", "Sorry for the confusion: yesterday's ¥459 was last year's duck-down "
-         "model. Today's is the new goose-down one. Extra ¥60 coupon now, so ¥539.",
-         intent="explain"),
-    Beat(714, _H, "ru", "Друзья, вчера за 459 была прошлогодняя модель на утином пуху. Сегодня "
-         "новая, на гусином. Дарим купон 60 юаней, итого 539.", intent="explain"),
+    Beat(
+        EXPLANATION_S,
+        _H,
+        "zh",
+        "大家听我说：昨天459的是去年老款80鸭绒，今天是新款90鹅绒，不是涨价。"
+        "为了表示诚意，再给大家发60元券，到手539！",
+        rate_boost=0.8,
+        tau_s=40,
+        boosts={"purchase": 6.0, "distrust_price": 8.0, "q_discount": 5.0},
+        intent="explain",
+    ),
+    Beat(
+        708,
+        _H,
+        "en",
+        "Sorry for the confusion: yesterday's ¥459 was last year's duck-down "
+        "model. Today's is the new goose-down one. Extra ¥60 coupon now, so ¥539.",
+        intent="explain",
+    ),
+    Beat(
+        714,
+        _H,
+        "ru",
+        "Друзья, вчера за 459 была прошлогодняя модель на утином пуху. Сегодня "
+        "новая, на гусином. Дарим купон 60 юаней, итого 539.",
+        intent="explain",
+    ),
     Beat(750, _M, "zh", "60元券已发放，在小黄车上方领取"),
-    Beat(780, _H, "zh",
-         "尺码给大家说一下：标准码，160/100斤S，165/110斤M，170/125斤L，喜欢宽松的拍大一码",
-         rate_boost=0.5, tau_s=30, boosts={"q_size": 6.0, "purchase": 4.0}),
-    Beat(870, _H, "zh", "2号链接只剩最后50件了！",
-         rate_boost=1.2, tau_s=40, boosts={"purchase": 10.0, "q_stock": 6.0}),
+    Beat(
+        780,
+        _H,
+        "zh",
+        "尺码给大家说一下：标准码，160/100斤S，165/110斤M，170/125斤L，喜欢宽松的拍大一码",
+        rate_boost=0.5,
+        tau_s=30,
+        boosts={"q_size": 6.0, "purchase": 4.0},
+    ),
+    Beat(
+        870,
+        _H,
+        "zh",
+        "2号链接只剩最后50件了！",
+        rate_boost=1.2,
+        tau_s=40,
+        boosts={"purchase": 10.0, "q_stock": 6.0},
+    ),
     Beat(900, _M, "zh", "关注主播，点亮粉丝灯牌，领取专属券"),
-    Beat(945, _H, "zh", "抽奖开始！公屏扣“想要”，抽3位宝宝送包包！",
-         rate_boost=2.0, tau_s=30, plateau_s=10, boosts={"lottery": 40.0}),
-    Beat(990, _H, "zh", "恭喜 {w1}、{w2}、{w3} 中奖！请私信客服领奖",
-         rate_boost=0.4, tau_s=20, boosts={"hype": 6.0}, intent="winners"),
+    Beat(
+        945,
+        _H,
+        "zh",
+        "抽奖开始！公屏扣“想要”，抽3位宝宝送包包！",
+        rate_boost=2.0,
+        tau_s=30,
+        plateau_s=10,
+        boosts={"lottery": 40.0},
+    ),
+    Beat(
+        990,
+        _H,
+        "zh",
+        "恭喜 {w1}、{w2}、{w3} 中奖！请私信客服领奖",
+        rate_boost=0.4,
+        tau_s=20,
+        boosts={"hype": 6.0},
+        intent="winners",
+    ),
     Beat(1005, _M, "zh", "抽奖结果已公布，请中奖宝宝私信客服"),
-    Beat(1025, _H, "zh", "今天就到这里，谢谢大家，明晚8点不见不散！",
-         rate_boost=0.8, tau_s=30, boosts={"goodbye": 30.0}),
+    Beat(
+        1025,
+        _H,
+        "zh",
+        "今天就到这里，谢谢大家，明晚8点不见不散！",
+        rate_boost=0.8,
+        tau_s=30,
+        boosts={"goodbye": 30.0},
+    ),
     Beat(1037, _H, "en", "Thank you all, see you tomorrow! 👋", intent="announce"),
 )
 """The broadcast's script: what the host and the moderator say when, and the reaction."""
 
 ANSWERS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = {
     "price_bag": {
-        "zh": ("包包直播间价399，原价699，今天拍还送保养油", "1号链接，399到手，领了券再减30",
-               "399，专柜同款，今晚直播间专属价"),
-        "en": ("the tote is ¥399 tonight (usually ¥699), link #1 in the cart",
-               "¥399, about $55, and the follower coupon takes another ¥30 off"),
+        "zh": (
+            "包包直播间价399，原价699，今天拍还送保养油",
+            "1号链接，399到手，领了券再减30",
+            "399，专柜同款，今晚直播间专属价",
+        ),
+        "en": (
+            "the tote is ¥399 tonight (usually ¥699), link #1 in the cart",
+            "¥399, about $55, and the follower coupon takes another ¥30 off",
+        ),
         "ru": ("сумка сегодня 399 юаней вместо 699, ссылка №1", "399 юаней, с купоном 369"),
     },
     "price_jacket_preview": {
@@ -860,30 +997,46 @@ ANSWERS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = {
         "ru": ("корзинка слева внизу: №1 сумка, №2 пуховик",),
     },
     "shipping": {
-        "zh": ("全国包邮，新疆西藏加10元，48小时内发货", "顺丰包邮，偏远地区也能发，5到7天到",
-               "海外也能寄，走菜鸟国际，运费结算时显示"),
-        "en": ("yes, we ship internationally via Cainiao, 10-20 days, fee shown at checkout",
-               "we ship to Canada, the US, UK, EU and SE Asia, about 2-3 weeks"),
-        "ru": ("да, в Казахстан и Россию доставляем, 7-15 дней",
-               "отправляем через Cainiao, стоимость доставки видна при оформлении"),
+        "zh": (
+            "全国包邮，新疆西藏加10元，48小时内发货",
+            "顺丰包邮，偏远地区也能发，5到7天到",
+            "海外也能寄，走菜鸟国际，运费结算时显示",
+        ),
+        "en": (
+            "yes, we ship internationally via Cainiao, 10-20 days, fee shown at checkout",
+            "we ship to Canada, the US, UK, EU and SE Asia, about 2-3 weeks",
+        ),
+        "ru": (
+            "да, в Казахстан и Россию доставляем, 7-15 дней",
+            "отправляем через Cainiao, стоимость доставки видна при оформлении",
+        ),
     },
     "size_bag": {
         "zh": ("长28宽12高20厘米，能放iPad mini，放不下13寸电脑", "肩带可调节，能单肩也能斜挎"),
-        "en": ("28 x 20 x 12 cm, fits an iPad mini but not a 13-inch laptop",
-               "the strap is adjustable, shoulder or crossbody"),
+        "en": (
+            "28 x 20 x 12 cm, fits an iPad mini but not a 13-inch laptop",
+            "the strap is adjustable, shoulder or crossbody",
+        ),
         "ru": ("28×20×12 см, iPad mini влезет, ноутбук 13 дюймов нет",),
     },
     "size_jacket": {
-        "zh": ("标准码，165/110斤穿M，喜欢宽松的拍大一码", "S到XXL都有，主播165穿M",
-               "偏宽松版型，里面穿毛衣也不紧"),
-        "en": ("true to size: 165 cm / 55 kg takes M, size up for a looser fit",
-               "S to XXL; I'm 165 cm and wearing M"),
+        "zh": (
+            "标准码，165/110斤穿M，喜欢宽松的拍大一码",
+            "S到XXL都有，主播165穿M",
+            "偏宽松版型，里面穿毛衣也不紧",
+        ),
+        "en": (
+            "true to size: 165 cm / 55 kg takes M, size up for a looser fit",
+            "S to XXL; I'm 165 cm and wearing M",
+        ),
         "ru": ("размер стандартный: на 165 см и 55 кг — M", "есть S–XXL, крой свободный"),
     },
     "material_bag": {
         "zh": ("头层牛皮，有皮料检测报告，假一赔十", "内里是麂皮绒，五金是纯铜的，不掉色"),
-        "en": ("genuine top-grain cowhide, the lab report is on the product page",
-               "real leather, copper hardware, suede lining"),
+        "en": (
+            "genuine top-grain cowhide, the lab report is on the product page",
+            "real leather, copper hardware, suede lining",
+        ),
         "ru": ("натуральная воловья кожа, есть сертификат",),
     },
     "material_jacket": {
@@ -922,8 +1075,11 @@ ANSWERS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = {
         "ru": ("стирать вручную или в химчистке, до -25 нормально",),
     },
     "host_bag": {
-        "zh": ("好嘞，马上打开给大家看里面", "稍等，马上转过来给大家看",
-               "好的，镜头拉近给大家看细节"),
+        "zh": (
+            "好嘞，马上打开给大家看里面",
+            "稍等，马上转过来给大家看",
+            "好的，镜头拉近给大家看细节",
+        ),
         "en": ("sure, showing it now!", "ok, opening it for you"),
         "ru": ("конечно, сейчас покажу",),
     },
@@ -938,12 +1094,18 @@ ANSWERS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = {
         "ru": ("599 — это самая низкая цена",),
     },
     "distrust_explain": {
-        "zh": ("不是骗人哈，昨天459的是去年老款80鸭绒，今天是新款90鹅绒，再送60元券",
-               "理解大家，已经申请了60元券，叠加后539到手"),
-        "en": ("not a scam: yesterday's ¥459 was last year's duck-down model, today's is the new "
-               "goose-down one, plus a ¥60 coupon",),
-        "ru": ("это не обман: вчера за 459 была прошлогодняя модель на утином пуху, сегодня новая,"
-               " плюс купон 60 юаней",),
+        "zh": (
+            "不是骗人哈，昨天459的是去年老款80鸭绒，今天是新款90鹅绒，再送60元券",
+            "理解大家，已经申请了60元券，叠加后539到手",
+        ),
+        "en": (
+            "not a scam: yesterday's ¥459 was last year's duck-down model, today's is the new "
+            "goose-down one, plus a ¥60 coupon",
+        ),
+        "ru": (
+            "это не обман: вчера за 459 была прошлогодняя модель на утином пуху, сегодня новая,"
+            " плюс купон 60 юаней",
+        ),
     },
     "distrust_auth": {
         "zh": ("我们是品牌官方旗舰店，都有检测报告，放心拍", "支持验货，假一赔十"),
@@ -991,62 +1153,340 @@ ZH_NAMES: Final = _split("""
     | 一路向北 | 海绵宝宝 | 派大星 | 小丸子 | 暖暖 | 晚风 | 阿宝 | 小七 | 萌萌哒 | 听雨
     | 冰糖雪梨 | 甜心 | 小太阳 | 吴阿姨 | 张姐 | 赵女士 | 周周 | 十一 | 二丫
     """)
-ZH_NAME_ADJ: Final = ("爱吃火锅", "不吃香菜", "会飞", "爱睡觉", "喜欢下雨天", "在逃", "快乐",
-                      "努力搞钱", "爱喝奶茶", "失眠")
+ZH_NAME_ADJ: Final = (
+    "爱吃火锅",
+    "不吃香菜",
+    "会飞",
+    "爱睡觉",
+    "喜欢下雨天",
+    "在逃",
+    "快乐",
+    "努力搞钱",
+    "爱喝奶茶",
+    "失眠",
+)
 ZH_NAME_NOUN: Final = ("小猫", "兔子", "鱼", "公主", "小王", "橙子", "小熊", "宝宝", "阿姨", "狐狸")
 
-EN_FIRST: Final = ("Emily", "Jessica", "Sarah", "Ashley", "Megan", "Olivia", "Chloe", "Hannah",
-                   "Grace", "Lauren", "Rachel", "Amanda", "Kayla", "Sophie", "Emma", "Mia", "Zoe",
-                   "Nina", "Kate", "Laura", "Michelle", "Tiffany", "Jenny", "Mike", "Chris",
-                   "David", "James", "Ryan", "Kevin", "Jason", "Daniel", "Tom", "Alex", "Sam",
-                   "Priya", "Aisha", "Mei", "Jasmine", "Tyler", "Brandon", "Hailey", "Brooke")
-EN_LAST: Final = ("Smith", "Johnson", "Brown", "Taylor", "Wilson", "Lee", "Nguyen", "Chen", "Patel",
-                  "Miller", "Davis", "Clark", "Walker", "Young", "King", "Wright", "Scott", "Green",
-                  "Baker", "Kelly", "Murphy", "Wong")
-RU_WOMEN: Final = (("Анна", "anna"), ("Мария", "masha"), ("Елена", "lena"), ("Ольга", "olya"),
-                   ("Наталья", "natasha"), ("Ирина", "ira"), ("Татьяна", "tanya"),
-                   ("Светлана", "sveta"), ("Екатерина", "katya"), ("Юлия", "yulia"),
-                   ("Дарья", "dasha"), ("Алина", "alina"), ("Ксения", "ksu"),
-                   ("Виктория", "vika"), ("Полина", "polina"), ("Марина", "marina"),
-                   ("Оксана", "oksana"), ("Галина", "galina"), ("Айгерим", "aigerim"),
-                   ("Динара", "dinara"), ("Асель", "asel"), ("Жанар", "zhanar"),
-                   ("Людмила", "luda"), ("Валентина", "valya"), ("Кристина", "kristi"),
-                   ("Алёна", "alyona"), ("Вероника", "nika"), ("Софья", "sonya"),
-                   ("Мадина", "madina"), ("Гульнара", "gulya"), ("Ангелина", "geli"))
-RU_MEN: Final = (("Сергей", "sergey"), ("Андрей", "andrey"), ("Дмитрий", "dima"),
-                 ("Алексей", "lesha"), ("Иван", "vanya"), ("Ержан", "yerzhan"),
-                 ("Артём", "artem"), ("Никита", "nikita"), ("Данияр", "daniyar"))
+EN_FIRST: Final = (
+    "Emily",
+    "Jessica",
+    "Sarah",
+    "Ashley",
+    "Megan",
+    "Olivia",
+    "Chloe",
+    "Hannah",
+    "Grace",
+    "Lauren",
+    "Rachel",
+    "Amanda",
+    "Kayla",
+    "Sophie",
+    "Emma",
+    "Mia",
+    "Zoe",
+    "Nina",
+    "Kate",
+    "Laura",
+    "Michelle",
+    "Tiffany",
+    "Jenny",
+    "Mike",
+    "Chris",
+    "David",
+    "James",
+    "Ryan",
+    "Kevin",
+    "Jason",
+    "Daniel",
+    "Tom",
+    "Alex",
+    "Sam",
+    "Priya",
+    "Aisha",
+    "Mei",
+    "Jasmine",
+    "Tyler",
+    "Brandon",
+    "Hailey",
+    "Brooke",
+)
+EN_LAST: Final = (
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Taylor",
+    "Wilson",
+    "Lee",
+    "Nguyen",
+    "Chen",
+    "Patel",
+    "Miller",
+    "Davis",
+    "Clark",
+    "Walker",
+    "Young",
+    "King",
+    "Wright",
+    "Scott",
+    "Green",
+    "Baker",
+    "Kelly",
+    "Murphy",
+    "Wong",
+)
+RU_WOMEN: Final = (
+    ("Анна", "anna"),
+    ("Мария", "masha"),
+    ("Елена", "lena"),
+    ("Ольга", "olya"),
+    ("Наталья", "natasha"),
+    ("Ирина", "ira"),
+    ("Татьяна", "tanya"),
+    ("Светлана", "sveta"),
+    ("Екатерина", "katya"),
+    ("Юлия", "yulia"),
+    ("Дарья", "dasha"),
+    ("Алина", "alina"),
+    ("Ксения", "ksu"),
+    ("Виктория", "vika"),
+    ("Полина", "polina"),
+    ("Марина", "marina"),
+    ("Оксана", "oksana"),
+    ("Галина", "galina"),
+    ("Айгерим", "aigerim"),
+    ("Динара", "dinara"),
+    ("Асель", "asel"),
+    ("Жанар", "zhanar"),
+    ("Людмила", "luda"),
+    ("Валентина", "valya"),
+    ("Кристина", "kristi"),
+    ("Алёна", "alyona"),
+    ("Вероника", "nika"),
+    ("Софья", "sonya"),
+    ("Мадина", "madina"),
+    ("Гульнара", "gulya"),
+    ("Ангелина", "geli"),
+)
+RU_MEN: Final = (
+    ("Сергей", "sergey"),
+    ("Андрей", "andrey"),
+    ("Дмитрий", "dima"),
+    ("Алексей", "lesha"),
+    ("Иван", "vanya"),
+    ("Ержан", "yerzhan"),
+    ("Артём", "artem"),
+    ("Никита", "nikita"),
+    ("Данияр", "daniyar"),
+)
 RU_INITIALS: Final = "АБВГДЕЖЗИКЛМНОПРСТУФХЧШЮЯ"
-ET_FIRST: Final = ("Kadri", "Liis", "Maarja", "Kristiina", "Triin", "Kertu", "Mari", "Anu", "Helen",
-                   "Kätlin", "Piret", "Merike", "Eve", "Signe", "Mart", "Tõnu", "Rasmus", "Karl",
-                   "Jaan", "Andres", "Liisu", "Grete")
-ET_LAST: Final = ("Tamm", "Saar", "Sepp", "Mägi", "Kask", "Kukk", "Rebane", "Ilves", "Pärn",
-                  "Koppel", "Laur", "Lepik")
-ES_FIRST: Final = ("Lucía", "Carmen", "Valentina", "Sofía", "Camila", "Daniela", "Paula", "Andrea",
-                   "Gabriela", "Fernanda", "Alejandra", "Carlos", "Javier", "Diego", "Luis", "Vale")
-ES_LAST: Final = ("García", "Martínez", "López", "Hernández", "González", "Rodríguez", "Pérez",
-                  "Sánchez", "Torres", "Ramírez")
-DE_FIRST: Final = ("Jana", "Lena", "Laura", "Anna", "Lisa", "Julia", "Katharina", "Sabine",
-                   "Nicole", "Tobias", "Jonas", "Felix", "Lukas", "Stefan", "Markus", "Miriam")
-DE_LAST: Final = ("Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner",
-                  "Becker", "Hoffmann", "Schulz")
-JA_NAMES: Final = ("ゆい", "さくら🌸", "みゆき", "あやか", "まい", "なな", "りな", "ゆうこ",
-                   "はるか", "ちひろ", "たかし_23", "けんじ", "みほ", "えり", "あおい",
-                   "Yuki_tokyo", "miku.39", "佐藤あや", "田中みか", "高橋ゆり")
-KO_NAMES: Final = ("지민", "민지짱", "seoyeon_k", "수아", "하은", "지우", "서윤", "예린", "유나",
-                   "민준", "도윤", "김지현", "박서연", "이수진", "hana_kim", "jiyoung.p", "소희",
-                   "은비", "다은", "채원")
-VI_NAMES: Final = ("Ngọc Anh", "Trang Nguyễn", "Linh Phạm", "Hương Trần", "Thảo Lê", "Mai Hoàng",
-                   "Huyền Đỗ", "Minh Thư", "Phương Vy", "Quỳnh Như", "Tuấn Anh", "Hà Linh",
-                   "bé Na", "thuy_tien", "lan.nguyen", "Khánh Vy")
-TH_NAMES: Final = ("น้องมายด์", "Ploy", "แพรวา", "มุก", "ฝน", "Nok_bkk", "แอน", "ปลา", "Mint",
-                   "เจนนี่", "ครีม", "บีม", "Fah_fah", "พลอยใส")
-PT_NAMES: Final = ("Ana Clara", "joao.silva", "Mariana Souza", "Bruna", "Camila Ferreira",
-                   "Letícia", "Juliana_rj", "Rafaela", "Beatriz Costa", "Gabi", "Thiago",
-                   "Larissa M.", "pri_oliveira")
-ID_NAMES: Final = ("Putri A.", "dewi_sartika", "Ayu Lestari", "Rina", "Nadia Putri", "Indah",
-                   "Sri Wahyuni", "fitri.ana", "Dian", "Wulan", "Rizky", "Mega", "Intan_jkt",
-                   "Novi")
+ET_FIRST: Final = (
+    "Kadri",
+    "Liis",
+    "Maarja",
+    "Kristiina",
+    "Triin",
+    "Kertu",
+    "Mari",
+    "Anu",
+    "Helen",
+    "Kätlin",
+    "Piret",
+    "Merike",
+    "Eve",
+    "Signe",
+    "Mart",
+    "Tõnu",
+    "Rasmus",
+    "Karl",
+    "Jaan",
+    "Andres",
+    "Liisu",
+    "Grete",
+)
+ET_LAST: Final = (
+    "Tamm",
+    "Saar",
+    "Sepp",
+    "Mägi",
+    "Kask",
+    "Kukk",
+    "Rebane",
+    "Ilves",
+    "Pärn",
+    "Koppel",
+    "Laur",
+    "Lepik",
+)
+ES_FIRST: Final = (
+    "Lucía",
+    "Carmen",
+    "Valentina",
+    "Sofía",
+    "Camila",
+    "Daniela",
+    "Paula",
+    "Andrea",
+    "Gabriela",
+    "Fernanda",
+    "Alejandra",
+    "Carlos",
+    "Javier",
+    "Diego",
+    "Luis",
+    "Vale",
+)
+ES_LAST: Final = (
+    "García",
+    "Martínez",
+    "López",
+    "Hernández",
+    "González",
+    "Rodríguez",
+    "Pérez",
+    "Sánchez",
+    "Torres",
+    "Ramírez",
+)
+DE_FIRST: Final = (
+    "Jana",
+    "Lena",
+    "Laura",
+    "Anna",
+    "Lisa",
+    "Julia",
+    "Katharina",
+    "Sabine",
+    "Nicole",
+    "Tobias",
+    "Jonas",
+    "Felix",
+    "Lukas",
+    "Stefan",
+    "Markus",
+    "Miriam",
+)
+DE_LAST: Final = (
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Hoffmann",
+    "Schulz",
+)
+JA_NAMES: Final = (
+    "ゆい",
+    "さくら🌸",
+    "みゆき",
+    "あやか",
+    "まい",
+    "なな",
+    "りな",
+    "ゆうこ",
+    "はるか",
+    "ちひろ",
+    "たかし_23",
+    "けんじ",
+    "みほ",
+    "えり",
+    "あおい",
+    "Yuki_tokyo",
+    "miku.39",
+    "佐藤あや",
+    "田中みか",
+    "高橋ゆり",
+)
+KO_NAMES: Final = (
+    "지민",
+    "민지짱",
+    "seoyeon_k",
+    "수아",
+    "하은",
+    "지우",
+    "서윤",
+    "예린",
+    "유나",
+    "민준",
+    "도윤",
+    "김지현",
+    "박서연",
+    "이수진",
+    "hana_kim",
+    "jiyoung.p",
+    "소희",
+    "은비",
+    "다은",
+    "채원",
+)
+VI_NAMES: Final = (
+    "Ngọc Anh",
+    "Trang Nguyễn",
+    "Linh Phạm",
+    "Hương Trần",
+    "Thảo Lê",
+    "Mai Hoàng",
+    "Huyền Đỗ",
+    "Minh Thư",
+    "Phương Vy",
+    "Quỳnh Như",
+    "Tuấn Anh",
+    "Hà Linh",
+    "bé Na",
+    "thuy_tien",
+    "lan.nguyen",
+    "Khánh Vy",
+)
+TH_NAMES: Final = (
+    "น้องมายด์",
+    "Ploy",
+    "แพรวา",
+    "มุก",
+    "ฝน",
+    "Nok_bkk",
+    "แอน",
+    "ปลา",
+    "Mint",
+    "เจนนี่",
+    "ครีม",
+    "บีม",
+    "Fah_fah",
+    "พลอยใส",
+)
+PT_NAMES: Final = (
+    "Ana Clara",
+    "joao.silva",
+    "Mariana Souza",
+    "Bruna",
+    "Camila Ferreira",
+    "Letícia",
+    "Juliana_rj",
+    "Rafaela",
+    "Beatriz Costa",
+    "Gabi",
+    "Thiago",
+    "Larissa M.",
+    "pri_oliveira",
+)
+ID_NAMES: Final = (
+    "Putri A.",
+    "dewi_sartika",
+    "Ayu Lestari",
+    "Rina",
+    "Nadia Putri",
+    "Indah",
+    "Sri Wahyuni",
+    "fitri.ana",
+    "Dian",
+    "Wulan",
+    "Rizky",
+    "Mega",
+    "Intan_jkt",
+    "Novi",
+)
 
 VIEWERS_PER_LANG: Final[Mapping[str, int]] = {
     "zh": 380,
@@ -1443,9 +1883,17 @@ def _viewer_messages(rng: random.Random, cast: Mapping[str, list[_Viewer]]) -> l
         viewer.spoken += 1
         viewer.last_s = t
         drafts.append(
-            _Draft(t, Role.VIEWER, viewer.name, viewer.user_id, text, text_lang, intent,
-                   product if intent in PRODUCT_INTENTS else None,
-                   viewer=viewer)
+            _Draft(
+                t,
+                Role.VIEWER,
+                viewer.name,
+                viewer.user_id,
+                text,
+                text_lang,
+                intent,
+                product if intent in PRODUCT_INTENTS else None,
+                viewer=viewer,
+            )
         )
     return drafts
 
@@ -1465,14 +1913,27 @@ def _reasks(rng: random.Random, drafts: Sequence[_Draft]) -> list[_Draft]:
         if rng.random() < 0.3:
             text = d.text.rstrip("?？!") + rng.choice(("??", "???", "？？", "!!"))
         else:
-            text = _vary(rng, _fill_slots(rng, rng.choice(_phrases(d.lang, d.intent, d.product))),
-                         d.lang, d.intent)
+            text = _vary(
+                rng,
+                _fill_slots(rng, rng.choice(_phrases(d.lang, d.intent, d.product))),
+                d.lang,
+                d.intent,
+            )
             prefixes = REASK_PREFIXES.get(d.lang, ())
             if prefixes and rng.random() < 0.5:
                 text = rng.choice(prefixes) + text
         extra.append(
-            _Draft(at, Role.VIEWER, d.user, d.user_id, text, d.lang, d.intent, d.product,
-                   viewer=d.viewer)
+            _Draft(
+                at,
+                Role.VIEWER,
+                d.user,
+                d.user_id,
+                text,
+                d.lang,
+                d.intent,
+                d.product,
+                viewer=d.viewer,
+            )
         )
     return extra
 
@@ -1520,8 +1981,11 @@ def _host_answers(rng: random.Random, viewer_drafts: Sequence[_Draft]) -> list[_
             if abs(t - b) < 6:
                 t = b + rng.uniform(6.0, 12.0)  # finish the announcement first
         window = [
-            d for d in viewer_drafts
-            if t - 50 <= d.at_s <= t - 4 and not d.answered and d.lang is not None
+            d
+            for d in viewer_drafts
+            if t - 50 <= d.at_s <= t - 4
+            and not d.answered
+            and d.lang is not None
             and _answer_key(d, t) is not None
         ]
         if surge:
@@ -1537,8 +2001,17 @@ def _host_answers(rng: random.Random, viewer_drafts: Sequence[_Draft]) -> list[_
         text = f"@{target.user} {rng.choice(ANSWERS[key][answer_lang])}"
         target.answered = True
         answers.append(
-            _Draft(t, Role.HOST, SHOP_NAME, SHOP_ID, text, answer_lang, "answer",
-                   target.product, reply_target=target)
+            _Draft(
+                t,
+                Role.HOST,
+                SHOP_NAME,
+                SHOP_ID,
+                text,
+                answer_lang,
+                "answer",
+                target.product,
+                reply_target=target,
+            )
         )
     return answers
 
@@ -1554,8 +2027,9 @@ def _scripted(rng: random.Random, viewer_drafts: Sequence[_Draft]) -> list[_Draf
             )
             w1, w2, w3 = rng.sample(entrants, 3)
             text = text.format(w1=w1, w2=w2, w3=w3)
-        user, user_id = (SHOP_NAME, SHOP_ID) if beat.role is Role.HOST else (
-            MODERATOR_NAME, MODERATOR_ID)
+        user, user_id = (
+            (SHOP_NAME, SHOP_ID) if beat.role is Role.HOST else (MODERATOR_NAME, MODERATOR_ID)
+        )
         product = "jacket" if beat.at_s >= JACKET_PREVIEW_S else "bag"
         at = beat.at_s - rng.uniform(0.05, 0.95)  # typed a moment before the chat reacts
         drafts.append(_Draft(at, beat.role, user, user_id, text, beat.lang, beat.intent, product))
@@ -1573,15 +2047,42 @@ def _system_notices(rng: random.Random, viewer_drafts: Sequence[_Draft]) -> list
         at = max(0.5, d.at_s - rng.uniform(2.0, 12.0))
         if roll < 0.055:
             text = f"{d.user} joined" if d.lang not in (None, "zh") else f"{d.user} 来了"
-            notices.append(_Draft(at, Role.SYSTEM, SYSTEM_NAME, None, text,
-                                  "en" if text.endswith("joined") else "zh", "join"))
+            notices.append(
+                _Draft(
+                    at,
+                    Role.SYSTEM,
+                    SYSTEM_NAME,
+                    None,
+                    text,
+                    "en" if text.endswith("joined") else "zh",
+                    "join",
+                )
+            )
         elif roll < 0.075:
-            notices.append(_Draft(d.at_s + rng.uniform(20, 90), Role.SYSTEM, SYSTEM_NAME, None,
-                                  f"{d.user} 关注了主播", "zh", "follow"))
+            notices.append(
+                _Draft(
+                    d.at_s + rng.uniform(20, 90),
+                    Role.SYSTEM,
+                    SYSTEM_NAME,
+                    None,
+                    f"{d.user} 关注了主播",
+                    "zh",
+                    "follow",
+                )
+            )
         elif roll < 0.095:
             gift = rng.choice(("小心心 x5", "玫瑰", "小心心 x1", "人气票", "加油鸭"))
-            notices.append(_Draft(d.at_s + rng.uniform(5, 60), Role.SYSTEM, SYSTEM_NAME, None,
-                                  f"{d.user} 送出了 {gift}", "zh", "gift"))
+            notices.append(
+                _Draft(
+                    d.at_s + rng.uniform(5, 60),
+                    Role.SYSTEM,
+                    SYSTEM_NAME,
+                    None,
+                    f"{d.user} 送出了 {gift}",
+                    "zh",
+                    "gift",
+                )
+            )
     return [n for n in notices if n.at_s < DURATION_S - 1]
 
 
@@ -1593,8 +2094,14 @@ def _hand_placed(cast: Mapping[str, list[_Viewer]]) -> list[_Draft]:
         return cast[lang][-1 - i]  # viewers who do not otherwise speak much
 
     rows = (
-        (200.317, who("en", 0), "en", "[bold]free[/bold] bag for the first 10 buyers?? "
-         "[link=https://lumi-free.example]claim here[/link]", "spam"),
+        (
+            200.317,
+            who("en", 0),
+            "en",
+            "[bold]free[/bold] bag for the first 10 buyers?? "
+            "[link=https://lumi-free.example]claim here[/link]",
+            "spam",
+        ),
         (255.842, who("zh", 0), "zh", "原价<s>699</s>现价399 是真的吗", "distrust_base"),
         (395.126, who("zh", 1), "zh", "\x1b[31mred\x1b[0m 色有没有？", "q_stock"),
         (520.663, who("zh", 2), "zh", "刷屏：" + "主播看看我！" * 330, "spam"),
@@ -1604,14 +2111,40 @@ def _hand_placed(cast: Mapping[str, list[_Viewer]]) -> list[_Draft]:
         (791.508, who("vi", 0), "vi", "size M có không", "q_size"),
     )
     drafts = [
-        _Draft(at, Role.VIEWER, v.name, v.user_id, text, lang, intent,
-               ("jacket" if at >= JACKET_PREVIEW_S else "bag") if intent in INTENT_TOPIC else None)
+        _Draft(
+            at,
+            Role.VIEWER,
+            v.name,
+            v.user_id,
+            text,
+            lang,
+            intent,
+            ("jacket" if at >= JACKET_PREVIEW_S else "bag") if intent in INTENT_TOPIC else None,
+        )
         for at, v, lang, text, intent in rows
     ]
-    drafts.append(_Draft(527.718, Role.MODERATOR, MODERATOR_NAME, MODERATOR_ID,
-                         "已移除刷屏消息，请遵守直播间规则", "zh", "moderation"))
-    drafts.append(_Draft(697.305, Role.MODERATOR, MODERATOR_NAME, MODERATOR_ID,
-                         "请勿相信私下加V的低价货源，谨防诈骗", "zh", "moderation"))
+    drafts.append(
+        _Draft(
+            527.718,
+            Role.MODERATOR,
+            MODERATOR_NAME,
+            MODERATOR_ID,
+            "已移除刷屏消息，请遵守直播间规则",
+            "zh",
+            "moderation",
+        )
+    )
+    drafts.append(
+        _Draft(
+            697.305,
+            Role.MODERATOR,
+            MODERATOR_NAME,
+            MODERATOR_ID,
+            "请勿相信私下加V的低价货源，谨防诈骗",
+            "zh",
+            "moderation",
+        )
+    )
     return drafts
 
 
@@ -1669,16 +2202,16 @@ def build_recording(seed: int = SEED) -> Recording:
         messages=tuple(messages),
         price_change_id=change.msg_id,
         price_change_ms=change.offset_ms,
-        surge_window_ms=(change.offset_ms, change.offset_ms + round(
-            (SURGE_END_S - PRICE_CHANGE_S) * 1000)),
+        surge_window_ms=(
+            change.offset_ms,
+            change.offset_ms + round((SURGE_END_S - PRICE_CHANGE_S) * 1000),
+        ),
     )
 
 
 def render_jsonl(recording: Recording) -> str:
     """The file's text: one JSON object per line, keys in a fixed order, raw UTF-8."""
-    return "".join(
-        json.dumps(m.to_record(), ensure_ascii=False) + "\n" for m in recording.messages
-    )
+    return "".join(json.dumps(m.to_record(), ensure_ascii=False) + "\n" for m in recording.messages)
 
 
 def summarize(recording: Recording) -> str:
@@ -1695,8 +2228,7 @@ def summarize(recording: Recording) -> str:
     lines = [
         f"messages: {len(msgs)} ({', '.join(f'{k} {v}' for k, v in sorted(by_role.items()))})",
         f"distinct viewers who typed: {len({m.user_id for m in viewers})}",
-        "viewer messages by lang: "
-        + ", ".join(f"{k} {v}" for k, v in by_lang.most_common()),
+        "viewer messages by lang: " + ", ".join(f"{k} {v}" for k, v in by_lang.most_common()),
         f"span: {msgs[0].ts} .. {msgs[-1].ts} ({span_s / 60:.1f} min)",
         f"host replies with reply_to: {replies}",
         f"surge window: {_timestamp(start)} .. {_timestamp(end)}; distrust messages in it: "
@@ -1712,8 +2244,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Write the bundled demo recording (deterministic, offline).",
     )
     parser.add_argument("--output", type=Path, default=OUTPUT, help="where to write the JSONL")
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if the file differs from a fresh generation")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not write; exit 1 if the file differs from a fresh generation",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the summary")
     args = parser.parse_args(argv)
     recording = build_recording()
