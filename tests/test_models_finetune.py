@@ -1,0 +1,226 @@
+"""LoRA fine-tuning: epoch sampling, length buckets, licence-aware sources, and a whole run on a
+tiny converted encoder whose saved adapter the classifier then loads (merged) to the same
+embeddings the training model computed (unmerged)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from streamwatch.errors import ModelError
+from streamwatch.models.heads import load_heads
+from streamwatch.models.lora import load_adapter
+from streamwatch.models.training.finetune import (
+    ADAPTER_FILE,
+    FinetuneArgs,
+    embed_sequences,
+    epoch_rows,
+    load_adapter_into,
+    load_trainable_encoder,
+    resolve_init,
+    run,
+    training_batches,
+)
+from streamwatch.models.training.train_heads import LabelSet, read_dataset, training_sources
+from streamwatch.models.transformer_classifier import TransformerClassifier
+from tests.models_support import tiny_converted
+
+
+def _labelset(sources: list[str], splits: list[str]) -> LabelSet:
+    n = len(sources)
+    return LabelSet(
+        texts=[f"t{i}" for i in range(n)],
+        langs=["en"] * n,
+        sources=sources,
+        splits=splits,
+        labels={h: np.zeros(n, dtype=np.int64) for h in ("question", "sentiment", "distrust", "topic")},
+        weak={h: np.zeros(n, dtype=np.bool_) for h in ("question", "sentiment", "distrust", "topic")},
+    )
+
+
+def test_training_batches_cover_every_row_once_with_little_padding() -> None:
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(3, 48, size=5000).astype(np.int64)
+    rows = np.arange(5000, dtype=np.int64)
+    batches = training_batches(rows, lengths, 32, np.random.default_rng(1))
+    seen = np.concatenate(batches)
+    assert sorted(seen.tolist()) == rows.tolist()
+    assert max(len(b) for b in batches) == 32
+    padded = sum(len(b) * int(lengths[b].max()) for b in batches)
+    assert padded < 1.15 * int(lengths.sum())  # random batches pad about 1.8x here
+
+
+def test_epoch_rows_keep_hand_written_and_cap_each_dataset() -> None:
+    sources = ["handwritten"] * 50 + ["stream_chat"] * 30 + ["a"] * 400 + ["b"] * 20
+    labels = _labelset(sources, ["train"] * len(sources))
+    rows = epoch_rows(labels, labels.indices("train"), 100, np.random.default_rng(0))
+    picked = [sources[i] for i in rows]
+    assert picked.count("handwritten") == 50 and picked.count("stream_chat") == 30
+    assert picked.count("a") == 100 and picked.count("b") == 20
+    again = epoch_rows(labels, labels.indices("train"), 100, np.random.default_rng(1))
+    assert set(again.tolist()) != set(rows.tolist())  # a fresh sample each epoch
+
+
+def test_open_training_sources_leave_out_unlicensed_datasets() -> None:
+    present = ["handwritten", "stream_chat", "th_wisesight", "zh_jd", "et_valence", "xquad_questions"]
+    assert training_sources("open", present) == {
+        "handwritten",
+        "stream_chat",
+        "th_wisesight",
+        "xquad_questions",
+    }
+    assert training_sources("all", present) == set(present)
+    assert training_sources("zh_jd,handwritten", present) == {"zh_jd", "handwritten"}
+    with pytest.raises(ModelError, match="unknown training sources"):
+        training_sources("nope", present)
+    labels = _labelset(["handwritten", "zh_jd", "th_wisesight"], ["train", "train", "dev"])
+    kept = labels.from_sources(training_sources("open", labels.sources))
+    assert kept.sources == ["handwritten", "th_wisesight"] and kept.splits == ["train", "dev"]
+
+
+def test_args_are_validated(tmp_path: Path) -> None:
+    for bad in ({"lr": 2.0}, {"epochs": 0}, {"dataset_rows": 0}, {"lora_dropout": 1.0}):
+        with pytest.raises(ModelError):
+            FinetuneArgs(data=tmp_path, out=tmp_path, **bad)  # type: ignore[arg-type]
+
+
+WORDS = ["hello", "world", "is", "this", "it", "ok", "when", "where", "how", "much"]
+CUES = {
+    "price": ("price_promo", "neu"),
+    "shipping": ("shipping", "neu"),
+    "size": ("size_specs", "neu"),
+    "link": ("stock", "neu"),
+    "love": ("authenticity_quality", "pos"),
+    "bad": ("authenticity_quality", "neg"),
+}
+
+
+def _write_dataset(folder: Path, n: int = 480) -> None:
+    """Rows whose labels follow from their words: '?' asks, 'scam'/'fake' distrust, a cue word
+    gives topic and sentiment."""
+    rng = np.random.default_rng(7)
+    rows: dict[str, list[dict[str, object]]] = {"train": [], "dev": []}
+    seen = set()
+    cues = list(CUES)
+    for i in itertools.count():
+        if len(rows["train"]) + len(rows["dev"]) >= n:
+            break
+        cue = cues[i % len(cues)]
+        distrust = i % 5 == 0
+        question = i % 2 == 0
+        words = [*rng.choice(WORDS, size=rng.integers(1, 4)), cue]
+        if distrust:
+            words.append("scam" if i % 2 else "fake")
+        rng.shuffle(words)
+        text = " ".join(words) + (" ?" if question else "")
+        if text in seen:
+            continue
+        seen.add(text)
+        topic, sentiment = CUES[cue]
+        split = "dev" if i % 4 == 0 else "train"
+        rows[split].append(
+            {
+                "text": text,
+                "lang": "en",
+                "source": "handwritten" if i % 3 else "th_wisesight",
+                "is_question": question,
+                "sentiment": "neg" if distrust else sentiment,
+                "distrust": distrust,
+                "topic": topic,
+                "weak": False,
+                "weak_fields": [],
+            }
+        )
+    for split, items in rows.items():
+        (folder / f"{split}.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in items), encoding="utf-8"
+        )
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[FinetuneArgs, list[str]]:
+    tmp = tmp_path_factory.mktemp("finetune")
+    encoder = tiny_converted(tmp)
+    data = tmp / "data"
+    data.mkdir()
+    _write_dataset(data)
+    args = FinetuneArgs(
+        data=data,
+        out=tmp / "model",
+        encoder=str(encoder),
+        layers=None,
+        max_length=16,
+        hidden=32,
+        epochs=6,
+        batch_size=16,
+        lr=5e-3,
+        head_lr=1e-2,
+        evals_per_epoch=1,
+        seed=5,
+        threads=1,
+    )
+    lines: list[str] = []
+    run(args, log=lines.append)
+    return args, lines
+
+
+def test_a_run_learns_and_writes_a_model_directory(
+    tiny_run: tuple[FinetuneArgs, list[str]],
+) -> None:
+    args, lines = tiny_run
+    history = [json.loads(line) for line in lines if line.startswith("{")]
+    assert len(history) == args.epochs
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert max(h["dev"] for h in history) > history[0]["dev"]
+    assert {p.name for p in args.out.iterdir()} == {ADAPTER_FILE, "heads.json", "heads.safetensors"}
+    config = load_heads(args.out).config
+    assert config.adapter == ADAPTER_FILE and config.encoder == args.encoder
+    assert config.metrics["dev_score"] == max(h["dev"] for h in history)
+    assert config.training["finetune"]["train_sources"] == "open"
+    _, r, alpha = load_adapter(args.out / ADAPTER_FILE)
+    assert (r, alpha) == (args.r, args.alpha)
+
+
+def test_the_classifier_loads_the_run_to_the_embeddings_training_computed(
+    tiny_run: tuple[FinetuneArgs, list[str]],
+) -> None:
+    args, _ = tiny_run
+    clf = TransformerClassifier.load(str(args.out), threads=1)  # adapter merged into the weights
+    resumed, heads, state = resolve_init(FinetuneArgs(data=args.data, out=args.out, init=args.out))
+    assert heads is not None and state is not None
+    assert resumed.encoder == args.encoder and resumed.max_length == args.max_length
+    encoder, model, _ = load_trainable_encoder(resumed)  # adapter kept apart (LoRA modules)
+    load_adapter_into(model, state)
+    texts = read_dataset(args.data, ("dev",)).texts[:40]
+    seqs = [np.asarray(s) for s in encoder.tokenize(texts)]
+    training_view = embed_sequences(model, seqs, encoder.pad_id, "cpu")
+    serving_view = clf.encoder.embed(texts)
+    cosine = (training_view * serving_view).sum(axis=1)
+    assert cosine.min() > 0.9999
+    results = clf.predict(texts)
+    assert all(r.model.startswith("heads@") for r in results)
+
+
+def test_runs_are_reproducible(tiny_run: tuple[FinetuneArgs, list[str]], tmp_path: Path) -> None:
+    args, _ = tiny_run
+    from dataclasses import replace
+
+    again = replace(args, out=tmp_path / "again")
+    run(again, log=lambda _: None)
+    a, _, _ = load_adapter(args.out / ADAPTER_FILE)
+    b, _, _ = load_adapter(again.out / ADAPTER_FILE)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_model_without_adapter_cannot_be_continued(tmp_path: Path) -> None:
+    from tests.models_support import tiny_heads_dir
+
+    heads = tiny_heads_dir(tmp_path, encoder="x")
+    with pytest.raises(ModelError, match="no LoRA adapter"):
+        resolve_init(FinetuneArgs(data=tmp_path, out=tmp_path, init=heads))
