@@ -1,6 +1,7 @@
 """Benchmark the chat classifier against a naive transformers baseline on real live chat.
 
     python bench/classifier.py [--limit N] [--naive N] [--batch B] [--threads T] [--model SPEC]
+                               [--dtypes float32,auto]
 
 Input: the real YouTube live-chat replay ``shared/data/eval/youtube_live_chat/irl_hong_kong.csv``
 (column ``message``; ``--csv`` to point elsewhere). Skips with a message when it is absent.
@@ -14,7 +15,9 @@ Two phases, each in its own process so that its peak RSS is its own:
 * ``ours``: :class:`TransformerClassifier` as shipped (LRU cache, length-bucketed micro-batches,
   short max_length, the encoder depth and prefix in heads.json), fed the replay in arrival order
   in calls of ``--batch`` messages. Runs on the same first ``--naive`` messages (fresh cache) and
-  then, sustained, on the whole replay (``--limit``).
+  then, sustained, on the whole replay (``--limit``). Once per encoder number format in
+  ``--dtypes`` (default: fp32, then ``auto``, which is bf16 on CPUs that compute bf16 natively);
+  the later runs report their speed and their label agreement against the first.
 
 Prints msgs/s, p50/p99 latency per call and per message, the speed-up on the same messages, the
 sustained rate, cache hit rate and peak RSS. Numbers depend on the machine and on other load:
@@ -117,25 +120,32 @@ def phase_ours(
     batch: int,
     threads: int | None,
     model_spec: str | None,
+    dtype: str,
     out: Any,
 ) -> None:
     from streamwatch.models.loader import load_classifier
     from streamwatch.models.transformer_classifier import TransformerClassifier
 
     load_started = time.perf_counter()
-    clf = load_classifier(model_spec, threads=threads)
+    clf = load_classifier(model_spec, threads=threads, dtype=dtype)
     load_seconds = time.perf_counter() - load_started
     clf.predict(["warm up", "预热"])
     if isinstance(clf, TransformerClassifier):
         clf.clear_cache()
 
+    labels: list[tuple[bool, str, bool, str]] = []
+
     def replay(msgs: list[str]) -> tuple[float, list[float]]:
         lat = []
+        labels.clear()
         t = time.perf_counter()
         for i in range(0, len(msgs), batch):
             t0 = time.perf_counter()
-            clf.predict(msgs[i : i + batch])
+            results = clf.predict(msgs[i : i + batch])
             lat.append(time.perf_counter() - t0)
+            labels.extend(
+                (c.is_question, c.sentiment.value, c.distrust, c.topic.value) for c in results
+            )
         return time.perf_counter() - t, lat
 
     same_seconds, same_lat = replay(messages[:first])
@@ -148,6 +158,9 @@ def phase_ours(
         {
             "phase": "ours",
             "name": clf.name,
+            "dtype": str(clf.encoder.dtype).removeprefix("torch.")
+            if isinstance(clf, TransformerClassifier)
+            else "-",
             "load_seconds": load_seconds,
             "same_n": len(messages[:first]),
             "same_seconds": same_seconds,
@@ -159,8 +172,21 @@ def phase_ours(
             "misses": info.misses if info else 0,
             "same_hits": info_same.hits if info_same else 0,
             "rss_mb": peak_rss_mb(),
+            "labels": labels,
         }
     )
+
+
+def label_agreement(
+    a: list[tuple[bool, str, bool, str]], b: list[tuple[bool, str, bool, str]]
+) -> str:
+    """Share of messages on which two runs give the same label, per head."""
+    n = max(len(a), 1)
+    parts = [
+        f"{name} {100 * sum(x[k] == y[k] for x, y in zip(a, b, strict=True)) / n:.2f}%"
+        for k, name in enumerate(("question", "sentiment", "distrust", "topic"))
+    ]
+    return ", ".join(parts)
 
 
 def _guarded(target: Any, args: tuple[Any, ...], out: Any) -> None:
@@ -210,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
         "--naive-layers", type=int, default=12, help="encoder layers of the naive baseline"
     )
     p.add_argument("--skip-naive", action="store_true")
+    p.add_argument(
+        "--dtypes",
+        default="float32,auto",
+        help="encoder number formats to run ours with, side by side (auto: bf16 where the CPU "
+        "computes it natively)",
+    )
     args = p.parse_args(argv)
     path = find_csv(args.csv)
     if path is None or not path.is_file():
@@ -232,20 +264,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.skip_naive
         else run_phase(phase_naive, messages[:first], args.threads, args.naive_layers)
     )
-    ours = run_phase(phase_ours, messages, first, args.batch, args.threads, args.model)
+    runs = [
+        run_phase(phase_ours, messages, first, args.batch, args.threads, args.model, dtype)
+        for dtype in args.dtypes.split(",")
+    ]
 
     def line(label: str, n: int, seconds: float, lat: list[float], per: int) -> str:
         rate = n / seconds if seconds else 0.0
         return (
-            f"{label:<44} {n:>6} msgs {rate:>8.1f} msg/s   per call p50 {1000 * percentile(lat, 50):7.1f} ms"
+            f"{label:<48} {n:>6} msgs {rate:>8.1f} msg/s   per call p50 {1000 * percentile(lat, 50):7.1f} ms"
             f"  p99 {1000 * percentile(lat, 99):7.1f} ms   ({per} msg/call)"
         )
 
     print()
+    naive_rate = naive["n"] / naive["seconds"] if naive else 0.0
     if naive:
         print(
             line(
-                f"naive: AutoModel ({naive['layers']} layers), one at a time",
+                f"naive: AutoModel ({naive['layers']} layers, fp32), one at a time",
                 naive["n"],
                 naive["seconds"],
                 naive["latencies"],
@@ -253,43 +289,52 @@ def main(argv: list[str] | None = None) -> int:
             )
             + f"   peak RSS {naive['rss_mb']:.0f} MB"
         )
-    print(
-        line(
-            f"ours ({ours['name']}), same messages",
-            ours["same_n"],
-            ours["same_seconds"],
-            ours["same_latencies"],
-            args.batch,
-        )
-        + f"   cache hits {ours['same_hits']}"
-    )
-    print(
-        line(
-            "ours, sustained over the whole replay",
-            ours["n"],
-            ours["seconds"],
-            ours["latencies"],
-            args.batch,
-        )
-        + f"   peak RSS {ours['rss_mb']:.0f} MB"
-    )
-    total = ours["hits"] + ours["misses"]
-    print(
-        f"cache: {ours['hits']} hits, {ours['misses']} distinct texts encoded "
-        f"({100 * ours['hits'] / max(total, 1):.1f}% served from cache); load {ours['load_seconds']:.1f}s"
-    )
-    if naive:
-        naive_rate = naive["n"] / naive["seconds"]
-        same_rate = ours["same_n"] / ours["same_seconds"]
-        sustained = ours["n"] / ours["seconds"]
-        print(
-            f"speed-up on the same {ours['same_n']} messages: {same_rate / naive_rate:.1f}x; "
-            f"sustained rate vs naive: {sustained / naive_rate:.1f}x"
-        )
         print(
             f"naive per-message latency p50 {1000 * statistics.median(naive['latencies']):.1f} ms, "
             f"p99 {1000 * percentile(naive['latencies'], 99):.1f} ms"
         )
+    for ours in runs:
+        print(f"\nours: {ours['name']}, encoder {ours['dtype']}")
+        print(
+            line(
+                "  same messages, fresh cache",
+                ours["same_n"],
+                ours["same_seconds"],
+                ours["same_latencies"],
+                args.batch,
+            )
+            + f"   cache hits {ours['same_hits']}"
+        )
+        print(
+            line(
+                "  sustained over the whole replay",
+                ours["n"],
+                ours["seconds"],
+                ours["latencies"],
+                args.batch,
+            )
+            + f"   peak RSS {ours['rss_mb']:.0f} MB"
+        )
+        total = ours["hits"] + ours["misses"]
+        print(
+            f"  cache: {ours['hits']} hits, {ours['misses']} distinct texts encoded "
+            f"({100 * ours['hits'] / max(total, 1):.1f}% served from cache); load {ours['load_seconds']:.1f}s"
+        )
+        if naive:
+            same_rate = ours["same_n"] / ours["same_seconds"]
+            sustained = ours["n"] / ours["seconds"]
+            print(
+                f"  speed-up on the same {ours['same_n']} messages: {same_rate / naive_rate:.1f}x; "
+                f"sustained rate vs naive: {sustained / naive_rate:.1f}x"
+            )
+    if len(runs) > 1:
+        base = runs[0]["n"] / runs[0]["seconds"]
+        for ours in runs[1:]:
+            rate = ours["n"] / ours["seconds"]
+            print(
+                f"sustained {ours['dtype']} vs {runs[0]['dtype']}: {rate / base:.2f}x; same labels "
+                f"on the {ours['n']} messages: {label_agreement(runs[0]['labels'], ours['labels'])}"
+            )
     return 0
 
 

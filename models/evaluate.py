@@ -371,7 +371,7 @@ def run(args: argparse.Namespace) -> int:
     from streamwatch.models.training.train_heads import EmbeddingCache, embed_with_cache
     from streamwatch.models.transformer_classifier import TransformerClassifier
 
-    classifier = load_classifier(args.model, threads=args.threads)
+    classifier = load_classifier(args.model, threads=args.threads, dtype=args.dtype)
     print(f"model: {classifier.name}")
     sets: list[EvalSet] = []
     wanted = set(args.sets.split(","))
@@ -447,6 +447,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--per-source", type=int, default=None, help="at most N test rows per dataset")
     p.add_argument("--json", type=Path, default=None, help="also write the metrics as JSON")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--dtype",
+        default="auto",
+        choices=("auto", "float32", "bfloat16"),
+        help="encoder number format (auto: bf16 where computed natively, else fp32)",
+    )
     p.add_argument(
         "--no-cache", action="store_true", help="run predict() without the embedding cache"
     )

@@ -20,8 +20,13 @@ BASELINE = "baseline"
 DEFAULT = "default"
 
 
-def load_classifier(spec: str | None = None, *, threads: int | None = None) -> Classifier:
-    """Build the classifier ``spec`` names; raises :class:`ModelError` with a reason if it can't."""
+def load_classifier(
+    spec: str | None = None, *, threads: int | None = None, dtype: str = "auto"
+) -> Classifier:
+    """Build the classifier ``spec`` names; raises :class:`ModelError` with a reason if it can't.
+
+    ``dtype`` is the encoder's number format (``auto``: bf16 where the CPU or GPU computes it
+    natively, else fp32)."""
     name = (spec or DEFAULT).strip()
     if name == BASELINE:
         return BaselineClassifier()
@@ -30,4 +35,4 @@ def load_classifier(spec: str | None = None, *, threads: int | None = None) -> C
     except ImportError as exc:
         raise ModelError(f"the transformer classifier is unavailable: {exc}") from exc
     encoder = None if name == DEFAULT else name
-    return TransformerClassifier.load(encoder, threads=threads)
+    return TransformerClassifier.load(encoder, threads=threads, dtype=dtype)

@@ -108,11 +108,13 @@ class TransformerClassifier:
         *,
         threads: int | None = None,
         device: str = "auto",
+        dtype: str = "auto",
         languages: Sequence[str] = DEFAULT_LANGUAGES,
         cache_size: int = DEFAULT_CACHE_SIZE,
         cache_root: Path | None = None,
     ) -> TransformerClassifier:
-        """Build the classifier ``spec`` names (see the module docstring)."""
+        """Build the classifier ``spec`` names (see the module docstring). ``dtype`` is the
+        encoder's (see :class:`EncoderOptions`)."""
         heads_dir, encoder_spec = resolve_spec(spec)
         heads = load_heads(heads_dir)
         config = heads.config
@@ -126,6 +128,7 @@ class TransformerClassifier:
             max_length=config.max_length,
             prefix=config.prefix,
             device=device,
+            dtype=dtype,
             threads=threads,
             cache_root=cache_root,
             adapter=adapter,

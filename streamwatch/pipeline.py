@@ -68,8 +68,11 @@ class Sink(Protocol):
 class PipelineConfig:
     queue_size: int = 10_000
     """Capacity of the ingest queue (messages)."""
-    max_batch: int = 64
-    """Most messages classified in one model call."""
+    max_batch: int = 256
+    """Most messages classified in one model call. Batches are only this big when the queue has
+    backed up (a quiet chat gives small batches after ``max_wait``); then bigger calls catch up
+    faster: the default model classifies 776 msg/s in the whole pipeline with 256, 353 with 64
+    (YouTube replay, two cores)."""
     max_wait: float = 0.05
     """Longest a message waits for its batch to fill, seconds."""
     overload: OverloadPolicy = OverloadPolicy.BLOCK

@@ -76,6 +76,7 @@ def test_batches_are_sorted_by_length_and_capped() -> None:
     class Fake(Encoder):
         def __init__(self) -> None:
             self.options = EncoderOptions(batch_size=3, batch_tokens=64)
+            self.batch_size, self.batch_tokens = 3, 64
 
     groups = Fake().batches([5, 60, 2, 7, 3, 50, 4])
     assert sorted(i for g in groups for i in g) == list(range(7))
