@@ -138,7 +138,7 @@ def _write_dataset(folder: Path, n: int = 480) -> None:
         )
     for split, items in rows.items():
         (folder / f"{split}.jsonl").write_text(
-            "".join(json.dumps(r) + "\n" for r in items), encoding="utf-8"
+            "".join(json.dumps(r) + "\n" for r in items) + '{"text": "broken\n', encoding="utf-8"
         )
 
 
@@ -175,6 +175,7 @@ def test_a_run_learns_and_writes_a_model_directory(
     args, lines = tiny_run
     history = [json.loads(line) for line in lines if line.startswith("{")]
     assert len(history) == args.epochs
+    assert any(line.startswith("skipped 2 bad rows") for line in lines)  # one per split file
     assert history[-1]["loss"] < history[0]["loss"]
     assert max(h["dev"] for h in history) > history[0]["dev"]
     assert {p.name for p in args.out.iterdir()} == {ADAPTER_FILE, "heads.json", "heads.safetensors"}

@@ -32,6 +32,7 @@ import math
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -324,6 +325,7 @@ def train_loop(
         ],
         weight_decay=1e-4,
     )
+    # sized by drawing one epoch: the draw is part of the seeded stream the shipped recipe ran
     per_epoch = math.ceil(
         len(epoch_rows(labels, train_idx, args.dataset_rows, rng)) / args.batch_size
     )
@@ -497,20 +499,16 @@ def load_adapter_into(model: Any, state: dict[str, Any]) -> None:
     from streamwatch.models.lora import FULL_PREFIX
 
     params = dict(model.named_parameters())
-    missing = [
-        k
-        for k in state
-        if (k[len(FULL_PREFIX) :] if k.startswith(FULL_PREFIX) else k) not in params
-    ]
+    named = {key: key.removeprefix(FULL_PREFIX) for key in state}
+    missing = [key for key, name in named.items() if name not in params]
     if missing:
         raise ModelError(f"adapter tensors do not match the encoder: {missing[:3]}")
+    wrong = [name for key, name in named.items() if params[name].shape != state[key].shape]
+    if wrong:
+        raise ModelError(f"adapter tensors have the wrong shape: {wrong[:3]}")
     with torch.no_grad():
-        for key, value in state.items():
-            name = key[len(FULL_PREFIX) :] if key.startswith(FULL_PREFIX) else key
-            target = params[name]
-            if target.shape != value.shape:
-                raise ModelError(f"adapter tensor {name!r} has shape {tuple(value.shape)}")
-            target.copy_(value.to(target.dtype))
+        for key, name in named.items():
+            params[name].copy_(state[key].to(params[name].dtype))
 
 
 def save_model(result: FinetuneResult, args: FinetuneArgs, out: Path, rows: dict[str, Any]) -> None:
@@ -554,7 +552,10 @@ def run(args: FinetuneArgs, log: Callable[[str], None] = print) -> FinetuneResul
 
     torch.manual_seed(args.seed)  # adapter and head initialisation
     args, heads, adapter = resolve_init(args)
-    labels = read_dataset(args.data, ("train", "dev"))
+    skips: Counter[str] = Counter()
+    labels = read_dataset(args.data, ("train", "dev"), skips)
+    if skips:
+        log(f"skipped {sum(skips.values())} bad rows: {dict(skips.most_common(5))}")
     labels = labels.from_sources(training_sources(args.train_sources, labels.sources))
     log(f"rows: {data_summary(labels)}")
     encoder, model, device = load_trainable_encoder(args)

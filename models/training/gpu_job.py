@@ -20,10 +20,9 @@ so the embeddings match what the CPU computes (cosine > 0.9999). Embeddings retu
 per-row scale (the files that come back are size-limited).
 
 ``--variants`` fine-tunes one model per variant (``8``: the first 8 encoder layers, no prefix;
-``12p``: all 12 with the ``query: `` prefix): rank-8 LoRA adapters on every attention and
-feed-forward projection plus the layer norms and position embeddings, trained jointly with the
-heads (masked multi-task loss, the same dev selection score and gold-label thresholds as
-train_heads), and returns each as ``ft_<variant>.zip`` (adapter + heads) for ``install``.
+``12p``: all 12 with the ``query: `` prefix) with the loop and recipe of
+:mod:`~streamwatch.models.training.finetune` (on ``--train-sources open`` rows by default), and
+returns each as ``ft_<variant>.zip`` (adapter, heads, heads.json) for ``install``.
 
 On the GPU machine used here, the shim was: copy ``streamwatch/`` to a temp folder, symlink the
 checkout's ``models/`` into it as ``streamwatch/models``, and run from that folder.
@@ -196,7 +195,7 @@ def run(
     variants: Sequence[str],
     frozen: bool = True,
     seed: int = 13,
-    epochs: int = 3,
+    epochs: int = 8,
     train_sources: str = "open",
     max_steps: int | None = None,
 ) -> None:
@@ -288,12 +287,13 @@ def run_finetune(
     seed: int,
     layers: int = 12,
     prefix: bool = True,
-    epochs: int = 3,
+    epochs: int = 8,
     train_sources: str = "open",
     max_steps: int | None = None,
 ) -> None:
     """One variant: a copy of ``model`` cut to ``layers``, fine-tuned by
-    :func:`~streamwatch.models.training.finetune.train_loop` on every train row each epoch."""
+    :func:`~streamwatch.models.training.finetune.train_loop` with the shipped recipe; writes a
+    model directory (adapter, heads, heads.json) into ``out``."""
     if train_sources not in ("open", "all"):
         raise SystemExit("gpu_job trains on 'open' or 'all' sources")
     import copy
@@ -309,17 +309,13 @@ def run_finetune(
     )
     from streamwatch.models.training.train_heads import data_summary
 
-    args = FinetuneArgs(
+    args = FinetuneArgs(  # the shipped recipe (FinetuneArgs defaults) at this depth and prefix
         data=Path("."),
         out=out,
         layers=layers,
         prefix="query: " if prefix else "",
         max_length=int(meta.get("max_length", 64)),
         epochs=epochs,
-        batch_size=128,
-        dataset_rows=None,
-        dev_rows=None,
-        commerce_weight=8.0,
         seed=seed,
         train_sources=train_sources,
         max_steps=max_steps,
@@ -337,8 +333,7 @@ def run_finetune(
     add_adapters(ft, r=args.r, alpha=args.alpha, dropout=args.lora_dropout)
     heads = MultiHead(build_heads_config(args, int(ft.config.hidden_size)))
     result = train_loop(ft, seqs, labels, int(meta["pad_id"]), args, device, heads)
-    save_model(result, args, out / "ft_heads", data_summary(labels))
-    (out / "ft_heads" / "encoder_lora.safetensors").rename(out / "adapter.safetensors")
+    save_model(result, args, out, data_summary(labels))
 
 
 # --------------------------------------------------------------------------------------------
@@ -382,18 +377,15 @@ def unpack(pack_dir: Path, results: Path, cache_dir: Path | None) -> None:
 
 def install(archive: Path, out: Path) -> None:
     """Copy a variant's adapter and heads from its zip into ``out`` (the package folder)."""
+    import tempfile
     import zipfile
 
-    from streamwatch.models.heads import HEADS_CONFIG_FILE, HEADS_WEIGHTS_FILE, HeadsConfig
+    from streamwatch.models.training.finetune import install as install_dir
 
-    with zipfile.ZipFile(archive) as z:
-        config = HeadsConfig.from_json(z.read(f"ft_heads/{HEADS_CONFIG_FILE}").decode("utf-8"))
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(archive) as z:
+        z.extractall(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        (out / HEADS_WEIGHTS_FILE).write_bytes(z.read(f"ft_heads/{HEADS_WEIGHTS_FILE}"))
-        (out / (config.adapter or "encoder_lora.safetensors")).write_bytes(
-            z.read("adapter.safetensors")
-        )
-        (out / HEADS_CONFIG_FILE).write_text(config.to_json(), encoding="utf-8")
+        install_dir(Path(tmp), out)
     print(f"installed {archive.name} into {out}")
 
 
@@ -410,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument(
         "--no-frozen", action="store_true", help="skip embedding with the frozen encoder"
     )
-    b.add_argument("--epochs", type=int, default=3)
+    b.add_argument("--epochs", type=int, default=8)
     b.add_argument("--seed", type=int, default=13)
     b.add_argument("--train-sources", choices=("open", "all"), default="open")
     b.add_argument("--max-steps", type=int, default=None, help="stop early (smoke tests)")

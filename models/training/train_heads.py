@@ -695,7 +695,10 @@ def run(args: TrainArgs) -> int:
             f"skipped {sum(skips.values())} bad rows: {dict(skips.most_common(5))}", file=sys.stderr
         )
     print(f"rows: {data_summary(data)}")
-    options = EncoderOptions(spec=args.encoder, max_length=args.max_length, threads=args.threads)
+    # fp32 whatever the CPU: the reference embeddings, and the ones gpu_job unpack caches
+    options = EncoderOptions(
+        spec=args.encoder, max_length=args.max_length, threads=args.threads, dtype="float32"
+    )
     encoder = Encoder.load(options)
     cache_dir = args.cache_dir or default_cache_root() / "embeddings"
     cache = EmbeddingCache(cache_dir, encoder.fingerprint)
