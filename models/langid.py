@@ -10,6 +10,10 @@ short chat, ~0.02 ms a message). On top of lingua:
   languages (lingua loads a script's models at its first text; :meth:`warm_up` does that for
   Latin at start-up, ``preload`` for every language at a ~100 MB higher memory cost);
 * texts with no letters (``666``, ``+1``, ``???``, emoji) are ``"und"``;
+* stream emotes and chat shorthand belong to no language (``LUL``, ``KEKW``, ``PogChamp``,
+  ``peepoHappy``, ``gg wp``): they are set aside before counting letters, so an emote-only line
+  is ``"und"`` and ``that was insane PogChamp`` is judged on its words alone (lingua otherwise
+  reads ``LUL LUL LUL`` as Estonian and ``Kappa`` as Italian);
 * Latin or Cyrillic texts with fewer than :data:`MIN_LETTERS` letters (``gg``, ``ok``) are
   ``"und"``: no detector can tell ``ok`` in English from ``ok`` in German;
 * lingua's own "cannot decide" (two languages too close) is ``"und"``.
@@ -17,6 +21,7 @@ short chat, ~0.02 ms a message). On top of lingua:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -36,6 +41,53 @@ MAX_CHARS = 400
 """Only the start of a long text is looked at."""
 MIN_RELATIVE_DISTANCE = 0.05
 """lingua returns no language when the best two are closer than this (then ``und``)."""
+
+
+CHAT_TOKENS: frozenset[str] = frozenset(
+    t.casefold()
+    for t in (
+        # Twitch global and the most used BTTV / FFZ / 7TV emotes whose names are one case
+        # pattern away from ordinary words (mixed-case names are caught by _EMOTE_SHAPE).
+        "LUL", "LULW", "OMEGALUL", "KEKW", "KEK", "Kappa", "Keepo", "Kreygasm", "Pog",
+        "POGGERS", "PogU", "Poggers", "Sadge", "Copium", "Hopium", "Clap", "EZ", "Jebaited",
+        "TriHard", "Kippa", "Kapp", "HYPERS", "WAYTOODANK", "Pepega", "Madge", "Aware",
+        "Stare", "Bedge", "Clueless", "Susge", "Sussy", "Chatting", "Listening", "Deadge",
+        "Gladge", "Okayge", "Smoge", "Wokege", "Hmm", "Hmmm", "ICANT", "GIGACHAD", "Gigachad",
+        "Chad", "FeelsStrongMan", "monkaS", "monkaW", "monkaH", "widepeepoHappy", "COPIUM",
+        "PauseChamp", "EleGiggle", "WutFace", "DansGame", "BibleThump", "ResidentSleeper",
+        "NotLikeThis", "FailFish", "SeemsGood", "VoHiYo", "CoolStoryBob", "BabyRage",
+        "SMOrc", "SwiftRage", "HeyGuys", "MingLee", "PJSalt", "TwitchUnity", "cmonBruh",
+        # chat shorthand shared by every language's chat
+        "gg", "ggs", "ggwp", "wp", "glhf", "gl", "hf", "ez", "lol", "lmao", "lmfao", "rofl",
+        "xd", "xdd", "omg", "wtf", "brb", "afk", "irl", "w", "l", "f", "o7", "ok", "oké",
+    )
+)  # fmt: skip
+"""Tokens that carry no language: stream emotes and chat shorthand (compared case-folded)."""
+
+_EMOTE_SHAPE = re.compile(r"[A-Za-z]*[a-z][A-Z][A-Za-z0-9]*")
+"""Emote-style names with a capital after a small letter (``PogChamp``, ``peepoHappy``,
+``monkaS``, ``catJAM``); brand names of this shape (``iPhone``, ``TikTok``) carry no language
+either."""
+
+_LAUGHTER = re.compile(r"(?:a?h[aeh]){2,}h?|(?:hi){2,}", re.IGNORECASE)
+"""``haha``, ``hehe``, ``ahahah``, ``hihi``: laughter written alike in many languages' chats."""
+
+_TOKEN = re.compile(r"\S+")
+
+
+def _language_words(text: str) -> str:
+    """``text`` without emotes and chat shorthand (tokens compared without edge punctuation)."""
+    kept = []
+    for token in _TOKEN.findall(text):
+        core = token.strip(".,!?¡¿:;()[]\"'")
+        if core and (
+            core.casefold() in CHAT_TOKENS
+            or _EMOTE_SHAPE.fullmatch(core)
+            or _LAUGHTER.fullmatch(core)
+        ):
+            continue
+        kept.append(token)
+    return " ".join(kept)
 
 
 def _script(ch: str) -> str | None:
@@ -89,7 +141,7 @@ class LanguageIdentifier:
 
     def detect(self, text: str) -> str:
         """ISO 639-1 code of ``text`` or ``"und"``."""
-        text = text[:MAX_CHARS]
+        text = _language_words(text[:MAX_CHARS])
         letters = 0
         scripts: set[str] = set()
         for ch in text:

@@ -135,6 +135,15 @@ def test_shipped_default_spec_points_at_the_package_heads() -> None:
         ("😍😍", "und"),
         ("gg", "und"),
         ("", "und"),
+        # stream emotes and shared chat shorthand carry no language
+        ("LUL LUL LUL", "und"),
+        ("Kappa", "und"),
+        ("peepoHappy peepoHappy", "und"),
+        ("gg wp haha", "und"),
+        ("KEKW, Sadge!", "und"),
+        ("that clutch was insane PogChamp", "en"),
+        ("Kappa das ist doch niemals echt", "de"),
+        ("lol kas saadate Eestisse", "et"),
     ],
 )
 def test_language_identification(text: str, lang: str) -> None:
