@@ -267,3 +267,21 @@ def test_invalid_utf8_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(InputFormatError, match="not valid UTF-8") as info:
         load_handwritten(data_dir=tmp_path)
     assert f"{path}:2:" in str(info.value)
+
+
+# --- the general stream-chat set (training only) ------------------------------------------------
+
+STREAM_ROWS = load_handwritten(data_dir=DATA_DIR.with_name("stream_chat"))
+
+
+def test_stream_chat_covers_every_language_and_is_training_only() -> None:
+    assert {r.lang for r in STREAM_ROWS} == set(LANGS)
+    assert {r.split for r in STREAM_ROWS} == {"train"}
+    assert all(r.sentiment is Sentiment.NEG for r in STREAM_ROWS if r.distrust)
+
+
+def test_stream_chat_has_no_duplicates_and_no_commerce_test_row() -> None:
+    keys = [(r.lang, normalise_text(r.text)) for r in STREAM_ROWS]
+    assert [k for k, n in Counter(keys).items() if n > 1] == []
+    test = {(r.lang, _strip(r.text)) for r in ROWS if r.split == "test" and _strip(r.text)}
+    assert [r.text for r in STREAM_ROWS if (r.lang, _strip(r.text)) in test] == []
