@@ -46,17 +46,13 @@ MIN_RELATIVE_DISTANCE = 0.05
 CHAT_TOKENS: frozenset[str] = frozenset(
     t.casefold()
     for t in (
-        # Twitch global and the most used BTTV / FFZ / 7TV emotes whose names are one case
-        # pattern away from ordinary words (mixed-case names are caught by _EMOTE_SHAPE).
+        # Twitch global and the most used BTTV / FFZ / 7TV emotes that _EMOTE_SHAPE misses:
+        # one capital or all capitals (mixed-case names such as PogChamp are caught by shape)
         "LUL", "LULW", "OMEGALUL", "KEKW", "KEK", "Kappa", "Keepo", "Kreygasm", "Pog",
-        "POGGERS", "PogU", "Poggers", "Sadge", "Copium", "Hopium", "Clap", "EZ", "Jebaited",
-        "TriHard", "Kippa", "Kapp", "HYPERS", "WAYTOODANK", "Pepega", "Madge", "Aware",
-        "Stare", "Bedge", "Clueless", "Susge", "Sussy", "Chatting", "Listening", "Deadge",
-        "Gladge", "Okayge", "Smoge", "Wokege", "Hmm", "Hmmm", "ICANT", "GIGACHAD", "Gigachad",
-        "Chad", "FeelsStrongMan", "monkaS", "monkaW", "monkaH", "widepeepoHappy", "COPIUM",
-        "PauseChamp", "EleGiggle", "WutFace", "DansGame", "BibleThump", "ResidentSleeper",
-        "NotLikeThis", "FailFish", "SeemsGood", "VoHiYo", "CoolStoryBob", "BabyRage",
-        "SMOrc", "SwiftRage", "HeyGuys", "MingLee", "PJSalt", "TwitchUnity", "cmonBruh",
+        "POGGERS", "Sadge", "Copium", "Hopium", "Clap", "Jebaited", "Kippa", "Kapp", "HYPERS",
+        "WAYTOODANK", "Pepega", "Madge", "Aware", "Stare", "Bedge", "Clueless", "Susge",
+        "Sussy", "Chatting", "Listening", "Deadge", "Gladge", "Okayge", "Smoge", "Wokege",
+        "Hmm", "Hmmm", "ICANT", "GIGACHAD", "Chad", "SMOrc", "PJSalt",
         # chat shorthand shared by every language's chat
         "gg", "ggs", "ggwp", "wp", "glhf", "gl", "hf", "ez", "lol", "lmao", "lmfao", "rofl",
         "xd", "xdd", "omg", "wtf", "brb", "afk", "irl", "w", "l", "f", "o7", "ok", "oké",
