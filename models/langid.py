@@ -70,11 +70,18 @@ _LAUGHTER = re.compile(r"(?:a?h[aeh]){2,}h?|(?:hi){2,}", re.IGNORECASE)
 
 _TOKEN = re.compile(r"\S+")
 
+_ADDRESS = re.compile(r"@\S|https?://|www\.", re.IGNORECASE)
+"""Tokens that name rather than say: ``@mentions`` of viewers (``@みほ`` in an English reply)
+and links."""
+
 
 def _language_words(text: str) -> str:
-    """``text`` without emotes and chat shorthand (tokens compared without edge punctuation)."""
+    """``text`` without mentions, links, emotes and chat shorthand (tokens compared without
+    edge punctuation)."""
     kept = []
     for token in _TOKEN.findall(text):
+        if _ADDRESS.match(token):
+            continue
         core = token.strip(".,!?¡¿:;()[]\"'")
         if core and (
             core.casefold() in CHAT_TOKENS

@@ -144,6 +144,12 @@ def test_shipped_default_spec_points_at_the_package_heads() -> None:
         ("that clutch was insane PogChamp", "en"),
         ("Kappa das ist doch niemals echt", "de"),
         ("lol kas saadate Eestisse", "et"),
+        # a mention names a viewer, a link names a page: neither says the message's language
+        ("@みほ tap the cart icon bottom left: #1 is the bag, #2 the jacket", "en"),
+        ("@Lauraaa 这个今天就发货", "zh"),
+        ("@하은", "und"),
+        ("see https://shop.example.com/item?id=42 for the size chart", "en"),
+        ("www.example.de", "und"),
     ],
 )
 def test_language_identification(text: str, lang: str) -> None:
