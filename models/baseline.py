@@ -402,7 +402,11 @@ def _lang(text: str) -> str:
 
 
 class BaselineClassifier:
-    """Rules and lexicons; see the module docstring for what it knows."""
+    """Rules and lexicons; see the module docstring for what it knows. With ``languages``, a
+    guessed language outside them is ``"und"``."""
+
+    def __init__(self, languages: Sequence[str] | None = None) -> None:
+        self._languages = frozenset(languages) if languages else None
 
     @property
     def name(self) -> str:
@@ -416,6 +420,8 @@ class BaselineClassifier:
         padded = f" {norm} "
         words = set(_WORD.findall(norm))
         lang = _lang(text)
+        if self._languages is not None and lang not in self._languages:
+            lang = "und"
         q = 0.1
         if "?" in text or "？" in text:
             q = 0.9

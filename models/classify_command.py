@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from streamwatch.errors import InputFormatError, StreamwatchError
 from streamwatch.events import Classification
+from streamwatch.models.langid import add_languages_option, parse_languages
 
 MAX_REPORTED = 20
 """Bad lines reported one by one on stderr; the rest are only counted."""
@@ -148,6 +149,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--model", default=None, help="default, baseline, a heads folder or an encoder id"
     )
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model")
+    add_languages_option(p)
     p.add_argument("--batch", type=int, default=256, help="messages classified per batch")
     p.add_argument("--with-text", action="store_true", help="include each message's text")
     ns = p.parse_args(argv)
@@ -165,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from streamwatch.models.loader import load_classifier
 
+        languages = parse_languages(args.languages) if args.languages is not None else None
         source = _open_input(args.file)
-        classifier = load_classifier(args.model, threads=args.threads)
+        classifier = load_classifier(args.model, threads=args.threads, languages=languages)
         try:
             for batch in _batches(parse_lines(source, bad, err), args.batch):
                 results = classifier.predict([m.text for m in batch])

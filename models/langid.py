@@ -10,6 +10,8 @@ short chat, ~0.02 ms a message). On top of lingua:
   languages (lingua loads a script's models at its first text; :meth:`warm_up` does that for
   Latin at start-up, ``preload`` for every language at a ~100 MB higher memory cost);
 * texts with no letters (``666``, ``+1``, ``???``, emoji) are ``"und"``;
+* ``@mentions`` and links name rather than say: they are set aside (``@みほ tap the cart icon``
+  is English);
 * stream emotes and chat shorthand belong to no language (``LUL``, ``KEKW``, ``PogChamp``,
   ``peepoHappy``, ``gg wp``): they are set aside before counting letters, so an emote-only line
   is ``"und"`` and ``that was insane PogChamp`` is judged on its words alone (lingua otherwise
@@ -21,10 +23,12 @@ short chat, ~0.02 ms a message). On top of lingua:
 
 from __future__ import annotations
 
+import argparse
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from streamwatch.errors import ConfigError
 
@@ -93,6 +97,39 @@ def _language_words(text: str) -> str:
     return " ".join(kept)
 
 
+def add_languages_option(parser: argparse.ArgumentParser) -> None:
+    """``--languages CODES`` for the commands that classify chat; see :func:`parse_languages`."""
+    parser.add_argument(
+        "--languages",
+        metavar="CODES",
+        default=None,
+        help="the stream's expected languages, comma-separated ISO 639-1 codes (e.g. 'et,ru,en'): "
+        f"language id chooses among these only (default: {','.join(DEFAULT_LANGUAGES)})",
+    )
+
+
+def parse_languages(spec: str) -> tuple[str, ...]:
+    """``"et, ru,EN"`` -> ``("et", "ru", "en")``: a stream's expected languages as typed by a user
+    (ISO 639-1, comma-separated, duplicates dropped). Raises :class:`ConfigError` for an empty
+    list or a code lingua does not know, before any model is loaded."""
+    codes = tuple(dict.fromkeys(c.strip().lower() for c in spec.split(",") if c.strip()))
+    if not codes:
+        raise ConfigError("--languages needs at least one ISO 639-1 code, e.g. 'et,ru,en'")
+    for code in codes:
+        _lingua_language(code)
+    return codes
+
+
+def _lingua_language(code: str) -> Any:
+    """lingua's ``Language`` for an ISO 639-1 code; :class:`ConfigError` if it has none."""
+    from lingua import IsoCode639_1, Language
+
+    try:
+        return Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
+    except (AttributeError, ValueError) as exc:
+        raise ConfigError(f"unknown or unsupported language code {code!r}") from exc
+
+
 def _script(ch: str) -> str | None:
     o = ord(ch)
     if 0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F:
@@ -118,14 +155,9 @@ class LanguageIdentifier:
     """Detects the language of chat texts among ``languages`` (ISO 639-1 codes)."""
 
     def __init__(self, languages: Iterable[str] = DEFAULT_LANGUAGES, preload: bool = False) -> None:
-        from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+        from lingua import LanguageDetectorBuilder
 
-        codes = []
-        for code in dict.fromkeys(c.strip().lower() for c in languages):
-            try:
-                codes.append(Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())))
-            except (AttributeError, ValueError) as exc:
-                raise ConfigError(f"unknown or unsupported language code {code!r}") from exc
+        codes = [_lingua_language(c) for c in dict.fromkeys(c.strip().lower() for c in languages)]
         if not codes:
             raise ConfigError("at least one expected language is needed")
         self.languages: tuple[str, ...] = tuple(lang.iso_code_639_1.name.lower() for lang in codes)

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from streamwatch.errors import ModelError
 from streamwatch.models.base import Classifier
 from streamwatch.models.baseline import BaselineClassifier
@@ -21,18 +23,28 @@ DEFAULT = "default"
 
 
 def load_classifier(
-    spec: str | None = None, *, threads: int | None = None, dtype: str = "auto"
+    spec: str | None = None,
+    *,
+    threads: int | None = None,
+    dtype: str = "auto",
+    languages: Sequence[str] | None = None,
 ) -> Classifier:
     """Build the classifier ``spec`` names; raises :class:`ModelError` with a reason if it can't.
 
     ``dtype`` is the encoder's number format (``auto``: bf16 where the CPU or GPU computes it
-    natively, else fp32)."""
+    natively, else fp32). ``languages`` are the stream's expected languages (ISO 639-1):
+    language identification chooses among them only (default: the twenty of
+    :data:`~streamwatch.models.langid.DEFAULT_LANGUAGES`)."""
     name = (spec or DEFAULT).strip()
     if name == BASELINE:
-        return BaselineClassifier()
+        return BaselineClassifier(languages)
     try:
         from streamwatch.models.transformer_classifier import TransformerClassifier
     except ImportError as exc:
         raise ModelError(f"the transformer classifier is unavailable: {exc}") from exc
+    from streamwatch.models.langid import DEFAULT_LANGUAGES
+
     encoder = None if name == DEFAULT else name
-    return TransformerClassifier.load(encoder, threads=threads, dtype=dtype)
+    return TransformerClassifier.load(
+        encoder, threads=threads, dtype=dtype, languages=languages or DEFAULT_LANGUAGES
+    )

@@ -26,6 +26,7 @@ from streamwatch.engine import ConcernEngine
 from streamwatch.errors import ConfigError, StreamwatchError
 from streamwatch.events import ClassifiedMessage, SourceState
 from streamwatch.journal import Journal, JournalSink, default_data_dir, iso
+from streamwatch.models.langid import add_languages_option, parse_languages
 from streamwatch.pipeline import OverloadPolicy, Pipeline, PipelineConfig, Sink
 
 log = logging.getLogger("streamwatch")
@@ -68,6 +69,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--queue-size", type=int, default=10_000, help="ingest queue capacity")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model")
+    add_languages_option(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,7 +195,8 @@ def _run(
 
     journal = Journal.in_dir(args.data_dir)
     try:
-        classifier = load_classifier(args.model, threads=args.threads)
+        languages = parse_languages(args.languages) if args.languages is not None else None
+        classifier = load_classifier(args.model, threads=args.threads, languages=languages)
         session_id = journal.start_session(command, [s.name for s in sources], classifier.name)
         engine = ConcernEngine()
         journal_sink = JournalSink(journal, session_id)

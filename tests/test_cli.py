@@ -143,6 +143,29 @@ def test_errors_are_one_line_with_an_exit_code(tmp_path: Path) -> None:
         assert "Traceback" not in proc.stderr
 
 
+def test_expected_languages_reach_the_recorded_classifications(tmp_path: Path) -> None:
+    chat = tmp_path / "chat.jsonl"
+    texts = ["kas saadate Eestisse?", "это оригинал?", "这个多少钱"]
+    chat.write_text(
+        "".join(
+            json.dumps({"ts": 1_700_000_000 + i, "user": "u", "text": t, "id": f"m{i}"}) + "\n"
+            for i, t in enumerate(texts)
+        ),
+        encoding="utf-8",
+    )
+    data = str(tmp_path / "d")
+    argv = ["replay", str(chat), "--headless", "--model", "baseline", "--data-dir", data]
+    code, out = _run([*argv, "--languages", "et,ru"])
+    assert code == 0
+    code, exported = _run(["export", out.strip().splitlines()[-1], "--data-dir", data])
+    langs = [json.loads(line)["lang"] for line in exported.splitlines()]
+    assert langs == ["et", "ru", "und"]
+    code, _ = _run([*argv, "--languages", "klingon"])
+    assert code == 2
+    code, listing = _run(["sessions", "--json", "--data-dir", data])
+    assert len(json.loads(listing)) == 1  # the refused run recorded nothing
+
+
 def test_csv_needs_a_mapping_when_columns_are_unusual(tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text("when,what\n2026-01-01T00:00:00Z,hi\n", encoding="utf-8")

@@ -10,7 +10,7 @@ import pytest
 from streamwatch.errors import ConfigError, ModelError
 from streamwatch.events import Classification, Sentiment, Topic
 from streamwatch.models.base import Classifier
-from streamwatch.models.langid import LanguageIdentifier
+from streamwatch.models.langid import LanguageIdentifier, parse_languages
 from streamwatch.models.transformer_classifier import TransformerClassifier, resolve_spec
 from tests.models_support import tiny_converted, tiny_heads_dir
 
@@ -162,3 +162,10 @@ def test_language_set_is_configurable_and_validated() -> None:
     assert only.detect("这个多少钱") == "und"  # Chinese not expected in this stream
     with pytest.raises(ConfigError):
         LanguageIdentifier(["xx"])
+
+
+def test_expected_languages_as_a_user_types_them() -> None:
+    assert parse_languages("et, ru,EN,et,") == ("et", "ru", "en")
+    for bad in ("", " , ", "xx", "english", "et;ru"):
+        with pytest.raises(ConfigError):
+            parse_languages(bad)

@@ -117,6 +117,41 @@ def test_missing_file_and_bad_model_are_clear_errors(
     assert code == 5 and err.startswith("error: model:")
 
 
+def test_expected_languages_restrict_language_id(
+    tmp_path: Path,
+    tiny_model: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "chat.txt"
+    path.write_text("kas saadate Eestisse\n这个多少钱\nราคาเท่าไหร่คะ\n", "utf-8")
+    for model in (str(tiny_model), "baseline"):
+        code, everywhere, _ = _run([str(path), "--model", model], monkeypatch, capsys)
+        assert code == 0 and everywhere[1]["lang"] == "zh"
+        code, records, _ = _run(
+            [str(path), "--model", model, "--languages", "et,ru"], monkeypatch, capsys
+        )
+        # neither Chinese nor Thai is expected in this stream
+        assert code == 0 and [r["lang"] for r in records][1:] == ["und", "und"]
+    code, records, _ = _run(
+        [str(path), "--model", str(tiny_model), "--languages", "et,ru"], monkeypatch, capsys
+    )
+    assert records[0]["lang"] == "et"
+
+
+def test_unknown_expected_language_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "x.txt").write_text("hi\n")
+    code, records, err = _run(
+        [str(tmp_path / "x.txt"), "--model", "baseline", "--languages", "et,xx"],
+        monkeypatch,
+        capsys,
+    )
+    assert code == 2 and records == []
+    assert err.startswith("error: configuration:") and "'xx'" in err
+
+
 def test_terminal_escapes_never_reach_the_output_raw(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -44,6 +44,7 @@ class CollectSink:
 
 class SlowClassifier(BaselineClassifier):
     def __init__(self, delay: float) -> None:
+        super().__init__()
         self.delay = delay
         self.calls: list[int] = []
 
