@@ -18,6 +18,8 @@ Model specs accepted by :meth:`TransformerClassifier.load`:
   heads with the encoder named in their config;
 * the base encoder id the shipped heads were trained from (``intfloat/multilingual-e5-small``,
   online) or a local copy of it: that encoder with the shipped adapter and heads;
+* a Hugging Face repository id whose repository holds heads (a published ``train_heads`` or
+  ``finetune`` folder; online, then from the hub cache): those heads (see :mod:`.hub`);
 * any other encoder id or path raises :class:`ModelError` explaining how to train heads for it.
 """
 
@@ -55,6 +57,7 @@ from streamwatch.models.heads import (
     predict_probabilities,
     shipped_heads_dir,
 )
+from streamwatch.models.hub import fetch_heads, looks_like_hub_id
 from streamwatch.models.langid import DEFAULT_LANGUAGES, LanguageIdentifier, identifier_for
 
 NAME = "e5-small-chat"
@@ -244,22 +247,30 @@ def resolve_spec(spec: str | None) -> tuple[Path, str | None]:
     spec = spec.strip()
     path = Path(spec).expanduser()
     if path.is_dir() and (path / HEADS_CONFIG_FILE).is_file():
-        encoder = _encoder_of(path)
-        if (
-            encoder not in (None, DEFAULT_ENCODER)
-            and not Path(encoder).is_absolute()
-            and (path / encoder).is_dir()
-        ):
-            encoder = str((path / encoder).resolve())
-        return path, encoder
+        return _heads_folder(path)
     if spec == BASE_MODEL_ID or _is_local_copy_of_base(path):
         return shipped, spec
+    if not path.exists() and looks_like_hub_id(spec):
+        fetched = fetch_heads(spec)
+        if fetched is not None:
+            return _heads_folder(fetched)
     raise ModelError(
         f"no classifier heads for encoder {spec!r}: the shipped heads were trained on "
         f"{BASE_MODEL_ID}. Train heads for it with `python -m "
         f"streamwatch.models.training.train_heads --encoder {spec} --data DATA --out DIR` and "
         f"pass DIR as the model"
     )
+
+
+def _heads_folder(path: Path) -> tuple[Path, str | None]:
+    encoder = _encoder_of(path)
+    if (
+        encoder not in (None, DEFAULT_ENCODER)
+        and not Path(encoder).is_absolute()
+        and (path / encoder).is_dir()
+    ):
+        encoder = str((path / encoder).resolve())
+    return path, encoder
 
 
 def _encoder_of(heads_dir: Path) -> str | None:
