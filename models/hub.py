@@ -49,8 +49,9 @@ def fetch_heads(repo_id: str) -> Path | None:
             return Path(hf_hub_download(repo_id, filename, revision=revision))
         except LocalEntryNotFoundError as exc:
             raise ModelError(
-                f"cannot reach the Hugging Face hub for {repo_id!r}, and its {filename} is not in "
-                "the local hub cache; offline, use the default model or a local folder"
+                f"{repo_id!r} is not a local folder, the Hugging Face hub cannot be reached for "
+                f"it and its {filename} is not in the local hub cache; offline, use the default "
+                "model or a local folder (HF_HUB_OFFLINE=1 skips the network retries)"
             ) from exc
         except RepositoryNotFoundError as exc:
             raise ModelError(

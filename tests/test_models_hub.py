@@ -105,7 +105,7 @@ def test_hub_failures_are_model_errors_that_say_why(
     with pytest.raises(ModelError, match=r"no encoder_lora\.safetensors"):
         TransformerClassifier.load("acme/adapter-missing")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    with pytest.raises(ModelError, match="cannot reach the Hugging Face hub"):
+    with pytest.raises(ModelError, match="not a local folder, the Hugging Face hub cannot be reached"):
         TransformerClassifier.load("acme/never-fetched")
 
 
