@@ -81,6 +81,12 @@ def fetch_heads(repo_id: str) -> Path | None:
     wanted = [HEADS_WEIGHTS_FILE]
     adapter = config.get("adapter")
     if isinstance(adapter, str) and adapter:
+        if Path(adapter).name != adapter or adapter in (".", ".."):
+            # heads.json names its adapter as a file next to it; a path could reach outside
+            raise ModelError(
+                f"{HEADS_CONFIG_FILE} of {repo_id!r} names adapter {adapter!r}, which is not a "
+                "file name next to it"
+            )
         wanted.append(adapter)
     for filename in wanted:
         try:

@@ -40,8 +40,12 @@ def hub(
     config = json.loads(with_adapter["heads.json"])
     config["adapter"] = "encoder_lora.safetensors"
     with_adapter["heads.json"] = json.dumps(config).encode()
+    escaping = dict(heads_files)
+    config["adapter"] = "../../outside.safetensors"
+    escaping["heads.json"] = json.dumps(config).encode()
     repos = {
         REPO: HubRepo(heads_files),
+        "acme/escaping-adapter": HubRepo(escaping),
         "acme/plain-encoder": HubRepo(encoder_only),
         "acme/half-published": HubRepo(no_weights),
         "acme/adapter-missing": HubRepo(with_adapter),
@@ -104,8 +108,12 @@ def test_hub_failures_are_model_errors_that_say_why(
         TransformerClassifier.load("acme/half-published")
     with pytest.raises(ModelError, match=r"no encoder_lora\.safetensors"):
         TransformerClassifier.load("acme/adapter-missing")
+    with pytest.raises(ModelError, match="not a file name next to it"):
+        TransformerClassifier.load("acme/escaping-adapter")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    with pytest.raises(ModelError, match="not a local folder, the Hugging Face hub cannot be reached"):
+    with pytest.raises(
+        ModelError, match="not a local folder, the Hugging Face hub cannot be reached"
+    ):
         TransformerClassifier.load("acme/never-fetched")
 
 
