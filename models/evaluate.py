@@ -6,6 +6,9 @@ Sets (each skipped with a message when its data is absent):
 
 * ``commerce``: the hand-written live-commerce chat, ``test`` split (12 languages, every label,
   plus language identification);
+* ``commerce_dev`` (only when asked for): the same chat's dev rows, the hash-chosen 20 % of its
+  ``train`` rows that training holds out to pick checkpoints and thresholds. Not held out from
+  model selection, so not a test figure: it is what a ship rule fixed on dev is checked against;
 * ``datasets``: the public datasets' own test splits as written by ``build_dataset`` (gold
   labels only; weak lexicon labels are not scored). ``--data`` names the build output; without
   it the set is built into the cache folder from ``../shared/data`` when that exists;
@@ -33,7 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from streamwatch.errors import StreamwatchError
+from streamwatch.errors import ConfigError, StreamwatchError
 from streamwatch.events import Classification
 from streamwatch.models.heads import (
     BINARY_HEADS,
@@ -55,6 +58,7 @@ TARGETS = {
     ("commerce", TOPIC): 0.80,
     ("twitch", SENTIMENT): 0.60,
 }
+SET_NAMES = ("commerce", "commerce_dev", "datasets", "twitch")
 LANG_GAP_POINTS = 10.0
 """No language may score more than this many F1 points below English."""
 MIN_LANG_ROWS = 20
@@ -97,10 +101,18 @@ def head_score(head: str, rep: Report) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def commerce_set() -> EvalSet | None:
+def commerce_set(split: str = "test") -> EvalSet | None:
+    """The hand-written live-commerce chat: its ``test`` rows, or its ``dev`` rows (the
+    hash-chosen share of its ``train`` rows that training holds out)."""
     from streamwatch.models.training.handwritten_data import load_handwritten
+    from streamwatch.models.training.train_heads import is_commerce_dev
 
-    rows = load_handwritten(split="test")
+    if split == "dev":
+        rows = [r for r in load_handwritten(split="train") if is_commerce_dev(r.text)]
+        name, note = "commerce_dev", "hand-written live-commerce chat, dev rows (not held out)"
+    else:
+        rows = load_handwritten(split="test")
+        name, note = "commerce", "hand-written live-commerce chat, test split"
     if not rows:
         return None
     labels = {
@@ -110,11 +122,11 @@ def commerce_set() -> EvalSet | None:
         TOPIC: np.array([TOPIC_LABELS.index(r.topic.value) for r in rows]),
     }
     return EvalSet(
-        "commerce",
+        name,
         [r.text for r in rows],
         [r.lang for r in rows],
         labels,
-        note="hand-written live-commerce chat, test split",
+        note=note,
         lang_neutral=np.array([r.is_language_neutral for r in rows]),
     )
 
@@ -371,13 +383,20 @@ def run(args: argparse.Namespace) -> int:
     from streamwatch.models.training.train_heads import EmbeddingCache, embed_with_cache
     from streamwatch.models.transformer_classifier import TransformerClassifier
 
+    wanted = {name.strip() for name in args.sets.split(",") if name.strip()}
+    unknown = wanted - set(SET_NAMES)
+    if unknown or not wanted:
+        raise ConfigError(
+            f"unknown evaluation set {', '.join(sorted(unknown)) or repr(args.sets)}; "
+            f"choose from {', '.join(SET_NAMES)}"
+        )
     classifier = load_classifier(args.model, threads=args.threads, dtype=args.dtype)
     print(f"model: {classifier.name}")
     sets: list[EvalSet] = []
-    wanted = set(args.sets.split(","))
-    commerce = commerce_set() if "commerce" in wanted else None
-    if commerce is not None:
-        sets.append(commerce)
+    for name, split in (("commerce", "test"), ("commerce_dev", "dev")):
+        commerce = commerce_set(split) if name in wanted else None
+        if commerce is not None:
+            sets.append(commerce)
     shared = args.data_root or find_shared_data()
     if "datasets" in wanted:
         data_dir = args.data or (
@@ -443,7 +462,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="the shared data folder (holds train/ and eval/)",
     )
-    p.add_argument("--sets", default="commerce,datasets,twitch")
+    p.add_argument(
+        "--sets",
+        default="commerce,datasets,twitch",
+        help=f"comma-separated, from {', '.join(SET_NAMES)}",
+    )
     p.add_argument("--per-source", type=int, default=None, help="at most N test rows per dataset")
     p.add_argument("--json", type=Path, default=None, help="also write the metrics as JSON")
     p.add_argument("--threads", type=int, default=None)

@@ -1,0 +1,92 @@
+"""The evaluation command: its scores on known predictions, its sets, its option errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamwatch.events import Classification, Sentiment, Topic
+from streamwatch.models import evaluate
+from streamwatch.models.heads import DISTRUST, QUESTION, SENTIMENT, TOPIC
+from streamwatch.models.training.handwritten_data import load_handwritten
+
+
+def _pred(question: bool, sentiment: str, distrust: bool, topic: str, lang: str) -> Classification:
+    return Classification(
+        is_question=question,
+        question_score=float(question),
+        sentiment=Sentiment(sentiment),
+        sentiment_scores=(0.0, 1.0, 0.0),
+        distrust=distrust,
+        distrust_score=float(distrust),
+        topic=Topic(topic),
+        topic_score=1.0,
+        lang=lang,
+        model="test",
+    )
+
+
+def test_score_set_scores_each_head_overall_and_per_language() -> None:
+    evalset = evaluate.EvalSet(
+        "commerce",
+        ["a", "b", "c", "d"],
+        ["en", "en", "et", "et"],
+        {
+            QUESTION: np.array([1, 0, 1, 1]),
+            SENTIMENT: np.array([0, 1, 2, 1]),
+            DISTRUST: np.array([1, 0, 0, 0]),
+            TOPIC: np.array([0, 1, 0, 1]),
+        },
+        lang_neutral=np.array([False, False, False, True]),
+    )
+    preds = [
+        _pred(True, "neg", True, "price_promo", "en"),
+        _pred(False, "neu", False, "shipping", "en"),
+        _pred(True, "pos", True, "price_promo", "et"),
+        _pred(False, "neu", False, "price_promo", "und"),
+    ]
+    res = evaluate.score_set(evalset, preds)
+    heads = res["heads"]
+    # question: tp 2, fp 0, fn 1 -> P 1, R 2/3, F1 0.8; en perfect; et tp 1, fn 1 -> F1 2/3
+    assert heads[QUESTION]["score"] == pytest.approx(0.8)
+    assert heads[QUESTION]["per_lang"]["en"]["score"] == pytest.approx(1.0)
+    assert heads[QUESTION]["per_lang"]["et"]["score"] == pytest.approx(2 / 3)
+    assert heads[QUESTION]["per_lang"]["et"]["recall"] == pytest.approx(0.5)
+    # distrust: tp 1, fp 1 -> F1 2/3
+    assert heads[DISTRUST]["score"] == pytest.approx(2 / 3)
+    assert heads[SENTIMENT]["score"] == pytest.approx(1.0)
+    assert heads[SENTIMENT]["confusion"] == [[1, 0, 0], [0, 2, 0], [0, 0, 1]]
+    # topic: price_promo P 2/3 R 1 F1 0.8; shipping P 1 R 1/2 F1 2/3; no other gold or predicted
+    # class counts in the macro average
+    assert heads[TOPIC]["score"] == pytest.approx((0.8 + 2 / 3) / 2)
+    assert res["lang_id"]["accuracy"] == pytest.approx(1.0)
+    assert res["lang_id"]["neutral_rows_und"] == pytest.approx(1.0)
+
+
+def test_commerce_dev_scores_the_held_out_train_rows(tmp_path: Path) -> None:
+    out = tmp_path / "dev.json"
+    rc = evaluate.main(["--model", "baseline", "--sets", "commerce_dev", "--json", str(out)])
+    assert rc == 0
+    result = json.loads(out.read_text(encoding="utf-8"))["sets"]
+    assert list(result) == ["commerce_dev"]
+    train = load_handwritten(split="train")
+    test_texts = {r.text for r in load_handwritten(split="test")}
+    n = result["commerce_dev"]["n"]
+    assert 0.15 * len(train) < n < 0.25 * len(train)  # the hash holds out 20 %
+    assert set(result["commerce_dev"]["heads"][QUESTION]["per_lang"]) == {r.lang for r in train}
+    dev = evaluate.commerce_set("dev")
+    assert dev is not None and len(dev.texts) == n
+    assert not set(dev.texts) & test_texts
+
+
+def test_unknown_set_is_a_configuration_error_before_any_model_loads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rc = evaluate.main(["--model", "no/such-model", "--sets", "commerce,twich"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "unknown evaluation set twich" in err
+    assert "commerce_dev" in err
