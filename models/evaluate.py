@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -101,7 +101,7 @@ def head_score(head: str, rep: Report) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def commerce_set(split: str = "test") -> EvalSet | None:
+def commerce_set(split: Literal["test", "dev"] = "test") -> EvalSet | None:
     """The hand-written live-commerce chat: its ``test`` rows, or its ``dev`` rows (the
     hash-chosen share of its ``train`` rows that training holds out)."""
     from streamwatch.models.training.handwritten_data import load_handwritten
@@ -393,10 +393,10 @@ def run(args: argparse.Namespace) -> int:
     classifier = load_classifier(args.model, threads=args.threads, dtype=args.dtype)
     print(f"model: {classifier.name}")
     sets: list[EvalSet] = []
-    for name, split in (("commerce", "test"), ("commerce_dev", "dev")):
-        commerce = commerce_set(split) if name in wanted else None
-        if commerce is not None:
-            sets.append(commerce)
+    if "commerce" in wanted and (commerce := commerce_set("test")) is not None:
+        sets.append(commerce)
+    if "commerce_dev" in wanted and (commerce_dev := commerce_set("dev")) is not None:
+        sets.append(commerce_dev)
     shared = args.data_root or find_shared_data()
     if "datasets" in wanted:
         data_dir = args.data or (
