@@ -90,3 +90,36 @@ def test_unknown_set_is_a_configuration_error_before_any_model_loads(
     err = capsys.readouterr().err
     assert "unknown evaluation set twich" in err
     assert "commerce_dev" in err
+
+
+def test_language_gaps_list_cells_more_than_ten_points_below_english() -> None:
+    n = evaluate.MIN_LANG_ROWS
+    langs = ["en"] * n + ["et"] * n + ["de"] * n
+    gold = np.array([1, 0] * (3 * n // 2))
+    evalset = evaluate.EvalSet(
+        "commerce_both",
+        [f"m{i}" for i in range(3 * n)],
+        langs,
+        {
+            QUESTION: gold,
+            SENTIMENT: np.ones(3 * n, dtype=np.int64),
+            DISTRUST: np.zeros(3 * n, dtype=np.int64),
+            TOPIC: np.full(3 * n, 9, dtype=np.int64),
+        },
+    )
+    # every other head perfect everywhere; question: en and de perfect; et misses every question -> F1 0, 100 points below English
+    preds = [
+        _pred(bool(g) and lang != "et", "neu", False, "other", lang)
+        for g, lang in zip(gold, langs, strict=True)
+    ]
+    res = evaluate.score_set(evalset, preds)
+    assert evaluate.language_gaps(res) == [(QUESTION, "et", -100.0)]
+    summary = evaluate.summary_table({"commerce_both": res})
+    assert "commerce_both per language: 1 cells more than 10 points below en" in summary
+    assert "question et -100.0" in summary
+
+
+def test_default_sets_include_both_held_out_commerce_sets() -> None:
+    sets = evaluate.parse_args([]).sets.split(",")
+    assert sets[:3] == ["commerce", "commerce_holdout", "commerce_both"]
+    assert "commerce_dev" not in sets

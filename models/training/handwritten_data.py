@@ -28,6 +28,10 @@ from streamwatch.events import Sentiment, Topic
 DATA_DIR: Final[Path] = Path(__file__).resolve().with_name("handwritten")
 """Folder holding ``<lang>.jsonl`` files."""
 
+HOLDOUT_DIR: Final[Path] = Path(__file__).resolve().with_name("holdout")
+"""Folder holding the second held-out set: ``<lang>.jsonl`` files of ``test`` rows only, in the
+same format, written later and blind (see ``holdout/README.md``). No training code reads it."""
+
 LANGS: Final[tuple[str, ...]] = (
     "zh", "en", "ru", "et", "es", "pt", "de", "ja", "ko", "id", "vi", "th",
 )  # fmt: skip
