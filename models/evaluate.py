@@ -344,7 +344,7 @@ def print_set(name: str, res: dict[str, Any], out: Any = sys.stdout) -> None:
                 gap = ""
                 if en is not None and lang != "en" and v["n"] >= MIN_LANG_ROWS:
                     d = 100 * (v["score"] - en)
-                    gap = f"  {d:+.1f} pts vs en" + (
+                    gap = f"  {_points(d)} pts vs en" + (
                         "  <-- more than 10 below en" if d < -LANG_GAP_POINTS else ""
                     )
                 small = "  (few rows)" if v["n"] < MIN_LANG_ROWS else ""
@@ -375,8 +375,13 @@ def language_gaps(res: dict[str, Any]) -> list[tuple[str, str, float]]:
         for lang, v in per.items():
             d = 100 * (v["score"] - en)
             if lang != "en" and v["n"] >= MIN_LANG_ROWS and d < -LANG_GAP_POINTS:
-                gaps.append((head, lang, round(d, 1)))
+                gaps.append((head, lang, round(d, 2)))
     return gaps
+
+
+def _points(d: float) -> str:
+    """A gap in points: one decimal, two where one would read as exactly the limit."""
+    return f"{d:+.2f}" if round(d, 1) == -LANG_GAP_POINTS else f"{d:+.1f}"
 
 
 def summary_table(results: dict[str, dict[str, Any]]) -> str:
@@ -396,9 +401,10 @@ def summary_table(results: dict[str, dict[str, Any]]) -> str:
         langs = {lang for r in res["heads"].values() for lang in r["per_lang"]}
         if "en" in langs and len(langs) > 1:
             gaps = language_gaps(res)
-            listed = ", ".join(f"{h} {lang} {d:+.1f}" for h, lang, d in gaps)
+            listed = ", ".join(f"{h} {lang} {_points(d)}" for h, lang, d in gaps)
             lines.append(
-                f"  {name:<{width}} per language: {len(gaps)} cells more than "
+                f"  {name:<{width}} per language: {len(gaps)} "
+                f"{'cell' if len(gaps) == 1 else 'cells'} more than "
                 f"{LANG_GAP_POINTS:.0f} points below en" + (f" ({listed})" if gaps else "")
             )
     return "\n".join(lines)

@@ -115,7 +115,7 @@ def test_language_gaps_list_cells_more_than_ten_points_below_english() -> None:
     res = evaluate.score_set(evalset, preds)
     assert evaluate.language_gaps(res) == [(QUESTION, "et", -100.0)]
     summary = evaluate.summary_table({"commerce_both": res})
-    assert "commerce_both per language: 1 cells more than 10 points below en" in summary
+    assert "commerce_both per language: 1 cell more than 10 points below en" in summary
     assert "question et -100.0" in summary
 
 
@@ -123,3 +123,9 @@ def test_default_sets_include_both_held_out_commerce_sets() -> None:
     sets = evaluate.parse_args([]).sets.split(",")
     assert sets[:3] == ["commerce", "commerce_holdout", "commerce_both"]
     assert "commerce_dev" not in sets
+
+
+def test_a_gap_just_over_the_limit_is_not_printed_as_the_limit() -> None:
+    assert evaluate._points(-10.04) == "-10.04"
+    assert evaluate._points(-13.21) == "-13.2"
+    assert evaluate._points(3.0) == "+3.0"
