@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,17 @@ def test_evaluation_sets_hold_the_holdout_and_both_together() -> None:
         == evaluate.TARGETS[("commerce", "distrust")]
         == 0.85
     )
+
+
+def test_without_the_holdout_folder_its_sets_are_skipped_not_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from streamwatch.models.training import handwritten_data
+
+    monkeypatch.setattr(handwritten_data, "HOLDOUT_DIR", tmp_path / "absent")
+    assert evaluate.commerce_set("holdout") is None
+    assert evaluate.commerce_set("both") is None
+    rc = evaluate.main(["--model", "baseline", "--sets", "commerce_holdout,commerce_both"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "skipping commerce_holdout" in err and "skipping commerce_both" in err
