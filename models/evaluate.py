@@ -342,8 +342,7 @@ def print_set(name: str, res: dict[str, Any], out: Any = sys.stdout) -> None:
                     else ""
                 )
                 gap = ""
-                if en is not None and lang != "en" and v["n"] >= MIN_LANG_ROWS:
-                    d = 100 * (v["score"] - en)
+                if (d := _gap_to_english(lang, v, en)) is not None:
                     gap = f"  {_points(d)} pts vs en" + (
                         "  <-- more than 10 below en" if d < -LANG_GAP_POINTS else ""
                     )
@@ -363,19 +362,25 @@ def print_set(name: str, res: dict[str, Any], out: Any = sys.stdout) -> None:
         )
 
 
+def _gap_to_english(lang: str, cell: dict[str, Any], en: float | None) -> float | None:
+    """Points of ``cell``'s score above (+) or below (-) English's ``en``; None for English
+    itself, for a set without English and for a language with fewer than ``MIN_LANG_ROWS``."""
+    if en is None or lang == "en" or cell["n"] < MIN_LANG_ROWS:
+        return None
+    return 100 * (float(cell["score"]) - en)
+
+
 def language_gaps(res: dict[str, Any]) -> list[tuple[str, str, float]]:
     """(head, language, points) for every cell more than ``LANG_GAP_POINTS`` below English,
     among languages with at least ``MIN_LANG_ROWS`` rows; empty when the set has no English."""
     gaps: list[tuple[str, str, float]] = []
     for head, r in res["heads"].items():
         per = r["per_lang"]
-        if "en" not in per:
-            continue
-        en = per["en"]["score"]
+        en = per.get("en", {}).get("score")
         for lang, v in per.items():
-            d = 100 * (v["score"] - en)
-            if lang != "en" and v["n"] >= MIN_LANG_ROWS and d < -LANG_GAP_POINTS:
-                gaps.append((head, lang, round(d, 2)))
+            d = _gap_to_english(lang, v, en)
+            if d is not None and d < -LANG_GAP_POINTS:
+                gaps.append((head, lang, d))
     return gaps
 
 
@@ -418,7 +423,7 @@ def _jsonable(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
             h: {k: v for k, v in r.items() if k != "_report"} for h, r in res["heads"].items()
         }
         r2["lang_gaps"] = [
-            {"head": h, "lang": lang, "points": d} for h, lang, d in language_gaps(res)
+            {"head": h, "lang": lang, "points": round(d, 2)} for h, lang, d in language_gaps(res)
         ]
         clean[name] = r2
     return clean

@@ -129,3 +129,12 @@ def test_a_gap_just_over_the_limit_is_not_printed_as_the_limit() -> None:
     assert evaluate._points(-10.04) == "-10.04"
     assert evaluate._points(-13.21) == "-13.2"
     assert evaluate._points(3.0) == "+3.0"
+
+
+def test_gaps_are_rounded_once_for_printing() -> None:
+    # -17.049 points: rounding to two decimals first would print -17.1
+    per = {"en": {"n": 30, "score": 0.97}, "et": {"n": 30, "score": 0.79951}}
+    res = {"heads": {SENTIMENT: {"per_lang": per}}}
+    [(head, lang, d)] = evaluate.language_gaps(res)
+    assert (head, lang) == (SENTIMENT, "et") and d == pytest.approx(-17.049)
+    assert evaluate._points(d) == "-17.0"
