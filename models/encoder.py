@@ -6,8 +6,9 @@ Any Hugging Face hub id or local directory holding a transformers encoder works 
 are online); it is loaded with ``AutoModel`` / ``AutoTokenizer``.
 
 Every text is prefixed with ``"query: "`` (what e5 expects for classification-style inputs),
-truncated to ``max_length`` tokens (chat is short; 64 by default), batched by similar length and
-mean-pooled over its tokens. On CUDA the model runs in bf16 (fp16 where bf16 is unsupported).
+truncated to ``max_length`` tokens (chat is short; 64 by default), batched by similar length
+(:mod:`streamwatch.models.batching`) and mean-pooled over its tokens. On CUDA the model runs in
+bf16 (fp16 where bf16 is unsupported).
 
 Viewer text is never read as special tokens: tokenizers run with ``split_special_tokens``, a
 pre-tokenizer rule isolates the first character of typed special literals (``<s>``, ``[CLS]``...)
@@ -26,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streamwatch.errors import ModelError
+from streamwatch.models.batching import plan_batches
 
 if TYPE_CHECKING:
     import torch
@@ -37,6 +39,9 @@ DEFAULT_MAX_LENGTH = 64
 MAX_CHARS_PER_TOKEN = 16
 """Texts are cut to ``max_length * MAX_CHARS_PER_TOKEN`` characters before tokenizing (1 MB chat
 messages must not cost a 1 MB tokenization)."""
+CPU_PASS_OVERHEAD = 32
+GPU_PASS_OVERHEAD = 4096
+"""Default cost of one forward pass beyond its tokens, in tokens (see ``pass_overhead``)."""
 _SPACE = re.compile(r"\s+")
 
 
@@ -77,6 +82,10 @@ class EncoderOptions:
     batch_tokens: int | None = None
     """Most padded tokens in one forward pass, so long texts get smaller batches (None: 2048 on
     CPU, 49152 on CUDA)."""
+    pass_overhead: int | None = None
+    """What one forward pass costs beyond its tokens, in tokens: batches are cut where the
+    padding saved is worth an extra pass (None: 32 on CPU, 4096 on CUDA; see
+    :mod:`streamwatch.models.batching`)."""
     adapter: Path | None = None
     """LoRA adapter (safetensors, :mod:`streamwatch.models.lora`) merged into the weights."""
     layers: int | None = None
@@ -91,6 +100,8 @@ class EncoderOptions:
             self.batch_tokens is not None and self.batch_tokens < self.max_length
         ):
             raise ModelError("batch_size must be >= 1 and batch_tokens >= max_length")
+        if self.pass_overhead is not None and self.pass_overhead < 0:
+            raise ModelError(f"pass_overhead must be >= 0, got {self.pass_overhead}")
         if self.threads is not None and self.threads < 1:
             raise ModelError(f"threads must be >= 1, got {self.threads}")
         if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
@@ -298,6 +309,11 @@ class Encoder:
         self.batch_tokens = max(
             options.batch_tokens or (49152 if cuda else 2048), options.max_length
         )
+        self.pass_overhead = (
+            options.pass_overhead
+            if options.pass_overhead is not None
+            else (GPU_PASS_OVERHEAD if cuda else CPU_PASS_OVERHEAD)
+        )
         if options.threads is not None and not self.device.startswith("cuda"):
             torch.set_num_threads(options.threads)
         harden_tokenizer(tokenizer)
@@ -310,6 +326,10 @@ class Encoder:
         self.unk_id = int(unk) if unk is not None else self.pad_id
         self.special_ids = frozenset(int(i) for i in tokenizer.all_special_ids) - {self.unk_id}
         self.fingerprint = _fingerprint(name, options, str(self.dtype).removeprefix("torch."))
+        self.tokens_real = 0
+        """Tokens of the texts encoded so far, and ``tokens_padded`` the tokens the forward passes
+        computed for them, padding included (their ratio is the batching's waste)."""
+        self.tokens_padded = 0
         self._backend = getattr(tokenizer, "backend_tokenizer", None)
         if self._backend is not None:
             self._backend.no_padding()
@@ -382,21 +402,9 @@ class Encoder:
         return result
 
     def batches(self, lengths: Sequence[int]) -> list[list[int]]:
-        """Indices grouped into forward passes: sorted by length, capped by count and tokens."""
-        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-        groups: list[list[int]] = []
-        current: list[int] = []
-        for i in order:
-            width = lengths[i]  # sorted ascending: the newest is the longest of the group
-            if current and (
-                len(current) >= self.batch_size or width * (len(current) + 1) > self.batch_tokens
-            ):
-                groups.append(current)
-                current = []
-            current.append(i)
-        if current:
-            groups.append(current)
-        return groups
+        """Indices grouped into forward passes: by length, capped by count and padded tokens,
+        cut where the padding saved pays for another pass (:func:`plan_batches`)."""
+        return plan_batches(lengths, self.batch_size, self.batch_tokens, self.pass_overhead)
 
     def embed_ids(self, ids: Sequence[Sequence[int]]) -> npt.NDArray[np.float32]:
         """Embeddings (n, dim) of already tokenized inputs."""
@@ -413,6 +421,8 @@ class Encoder:
                 for row, i in enumerate(group):
                     arr[row, : len(ids[i])] = ids[i]
                     mask[row, : len(ids[i])] = 1
+                self.tokens_real += int(mask.sum())
+                self.tokens_padded += mask.size
                 pooled = self._forward(torch.from_numpy(arr), torch.from_numpy(mask))
                 out[group] = pooled
         return out

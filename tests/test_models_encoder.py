@@ -76,13 +76,21 @@ def test_batches_are_sorted_by_length_and_capped() -> None:
     class Fake(Encoder):
         def __init__(self) -> None:
             self.options = EncoderOptions(batch_size=3, batch_tokens=64)
-            self.batch_size, self.batch_tokens = 3, 64
+            self.batch_size, self.batch_tokens, self.pass_overhead = 3, 64, 32
 
-    groups = Fake().batches([5, 60, 2, 7, 3, 50, 4])
+    lengths = [5, 60, 2, 7, 3, 50, 4]
+    groups = Fake().batches(lengths)
     assert sorted(i for g in groups for i in g) == list(range(7))
     for g in groups:
-        assert len(g) <= 3 and max([5, 60, 2, 7, 3, 50, 4][i] for i in g) * len(g) <= 64
-    assert groups[0] == [2, 4, 6]  # the three shortest together
+        assert len(g) <= 3 and (len(g) == 1 or max(lengths[i] for i in g) * len(g) <= 64)
+    assert sorted(groups[0]) == [2, 4, 6]  # the three shortest together
+
+
+def test_pass_overhead_defaults_by_device_and_is_checked(local_bert: Path) -> None:
+    assert Encoder.load(EncoderOptions(spec=str(local_bert))).pass_overhead == 32
+    assert Encoder.load(EncoderOptions(spec=str(local_bert), pass_overhead=0)).pass_overhead == 0
+    with pytest.raises(ModelError, match="pass_overhead"):
+        EncoderOptions(pass_overhead=-1)
 
 
 def test_prefix_and_truncation(local_bert: Path) -> None:
