@@ -17,7 +17,11 @@ Two phases, each in its own process so that its peak RSS is its own:
   in calls of ``--batch`` messages. Runs on the same first ``--naive`` messages (fresh cache) and
   then, sustained, on the whole replay (``--limit``). Once per encoder number format in
   ``--dtypes`` (default: fp32, then ``auto``, which is bf16 on CPUs that compute bf16 natively);
-  the later runs report their speed and their label agreement against the first.
+  the later runs report their speed and their label agreement against the first. With
+  ``--pass-overheads`` (default: the encoder's own), once per number format and per value of the
+  cost of a forward pass used to cut batches (see ``streamwatch.models.batching``); a huge value
+  gives the fewest passes, every batch filled to the caps, which is what the encoder did before
+  batches were planned.
 
 Prints msgs/s, p50/p99 latency per call and per message, the speed-up on the same messages, the
 sustained rate, cache hit rate and peak RSS. Numbers depend on the machine and on other load:
@@ -121,6 +125,7 @@ def phase_ours(
     threads: int | None,
     model_spec: str | None,
     dtype: str,
+    pass_overhead: int | None,
     out: Any,
 ) -> None:
     from streamwatch.models.loader import load_classifier
@@ -129,9 +134,12 @@ def phase_ours(
     load_started = time.perf_counter()
     clf = load_classifier(model_spec, threads=threads, dtype=dtype)
     load_seconds = time.perf_counter() - load_started
+    if isinstance(clf, TransformerClassifier) and pass_overhead is not None:
+        clf.encoder.pass_overhead = pass_overhead
     clf.predict(["warm up", "预热"])
     if isinstance(clf, TransformerClassifier):
         clf.clear_cache()
+        clf.encoder.tokens_real = clf.encoder.tokens_padded = 0
 
     labels: list[tuple[bool, str, bool, str]] = []
 
@@ -154,6 +162,7 @@ def phase_ours(
         clf.clear_cache()
     full_seconds, full_lat = replay(messages)
     info = clf.cache_info() if isinstance(clf, TransformerClassifier) else None
+    encoder = clf.encoder if isinstance(clf, TransformerClassifier) else None
     out.put(
         {
             "phase": "ours",
@@ -173,6 +182,8 @@ def phase_ours(
             "same_hits": info_same.hits if info_same else 0,
             "rss_mb": peak_rss_mb(),
             "labels": labels,
+            "pass_overhead": encoder.pass_overhead if encoder else None,
+            "padding": encoder.tokens_padded / max(encoder.tokens_real, 1) if encoder else None,
         }
     )
 
@@ -187,6 +198,13 @@ def label_agreement(
         for k, name in enumerate(("question", "sentiment", "distrust", "topic"))
     ]
     return ", ".join(parts)
+
+
+def describe(run: dict[str, Any]) -> str:
+    """``encoder float32, pass overhead 32`` for a run of ours."""
+    if run["pass_overhead"] is None:
+        return f"encoder {run['dtype']}"
+    return f"encoder {run['dtype']}, pass overhead {run['pass_overhead']}"
 
 
 def _guarded(target: Any, args: tuple[Any, ...], out: Any) -> None:
@@ -242,6 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         help="encoder number formats to run ours with, side by side (auto: bf16 where the CPU "
         "computes it natively)",
     )
+    p.add_argument(
+        "--pass-overheads",
+        default="default",
+        help="comma-separated costs of a forward pass, in tokens, for cutting batches "
+        "(default: the encoder's; 1000000000: fewest passes, batches filled to the caps)",
+    )
     args = p.parse_args(argv)
     path = find_csv(args.csv)
     if path is None or not path.is_file():
@@ -264,9 +288,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.skip_naive
         else run_phase(phase_naive, messages[:first], args.threads, args.naive_layers)
     )
+    overheads = [None if v == "default" else int(v) for v in args.pass_overheads.split(",")]
     runs = [
-        run_phase(phase_ours, messages, first, args.batch, args.threads, args.model, dtype)
+        run_phase(
+            phase_ours, messages, first, args.batch, args.threads, args.model, dtype, overhead
+        )
         for dtype in args.dtypes.split(",")
+        for overhead in overheads
     ]
 
     def line(label: str, n: int, seconds: float, lat: list[float], per: int) -> str:
@@ -294,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             f"p99 {1000 * percentile(naive['latencies'], 99):.1f} ms"
         )
     for ours in runs:
-        print(f"\nours: {ours['name']}, encoder {ours['dtype']}")
+        print(f"\nours: {ours['name']}, {describe(ours)}")
         print(
             line(
                 "  same messages, fresh cache",
@@ -320,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  cache: {ours['hits']} hits, {ours['misses']} distinct texts encoded "
             f"({100 * ours['hits'] / max(total, 1):.1f}% served from cache); load {ours['load_seconds']:.1f}s"
         )
+        if ours["padding"] is not None:
+            print(f"  forward passes computed {ours['padding']:.2f} tokens per real token")
         if naive:
             same_rate = ours["same_n"] / ours["same_seconds"]
             sustained = ours["n"] / ours["seconds"]
@@ -332,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         for ours in runs[1:]:
             rate = ours["n"] / ours["seconds"]
             print(
-                f"sustained {ours['dtype']} vs {runs[0]['dtype']}: {rate / base:.2f}x; same labels "
+                f"sustained {describe(ours)} vs {describe(runs[0])}: {rate / base:.2f}x; same labels "
                 f"on the {ours['n']} messages: {label_agreement(runs[0]['labels'], ours['labels'])}"
             )
     return 0
