@@ -42,7 +42,8 @@ import numpy as np
 import numpy.typing as npt
 
 from streamwatch.errors import ModelError, StreamwatchError
-from streamwatch.models.encoder import DEFAULT_ENCODER
+from streamwatch.models.batching import plan_batches
+from streamwatch.models.encoder import CPU_PASS_OVERHEAD, DEFAULT_ENCODER, GPU_PASS_OVERHEAD
 from streamwatch.models.heads import (
     HEAD_NAMES,
     HEADS_CONFIG_FILE,
@@ -152,24 +153,6 @@ class FinetuneResult:
 # --------------------------------------------------------------------------------------------
 
 
-def length_batches(
-    lengths: npt.NDArray[np.int64], max_tokens: int, max_rows: int
-) -> list[npt.NDArray[np.int64]]:
-    """Indices sorted by length and cut into batches of at most ``max_rows`` rows and
-    ``max_tokens`` padded tokens (for inference)."""
-    order = np.argsort(lengths, kind="stable")
-    out: list[npt.NDArray[np.int64]] = []
-    cur: list[int] = []
-    for i in order:
-        if cur and (len(cur) >= max_rows or lengths[i] * (len(cur) + 1) > max_tokens):
-            out.append(np.array(cur))
-            cur = []
-        cur.append(int(i))
-    if cur:
-        out.append(np.array(cur))
-    return out
-
-
 def training_batches(
     rows: npt.NDArray[np.int64],
     lengths: npt.NDArray[np.int64],
@@ -222,11 +205,13 @@ def embed_sequences(
     out = np.zeros((len(seqs), model.config.hidden_size), dtype=np.float32)
     if not seqs:
         return out
-    lengths = np.array([len(s) for s in seqs])
-    max_tokens = 65536 if device.startswith("cuda") else 4096
+    lengths = [len(s) for s in seqs]
+    cuda = device.startswith("cuda")
+    max_tokens = 65536 if cuda else 4096
+    overhead = GPU_PASS_OVERHEAD if cuda else CPU_PASS_OVERHEAD
     model.eval()
     with torch.inference_mode():
-        for b in length_batches(lengths, max_tokens, 1024):
+        for b in plan_batches(lengths, 1024, max_tokens, overhead):
             ids, mask = tensor_batch([seqs[i] for i in b], pad_id, device)
             out[b] = mean_pool(model, ids, mask).float().cpu().numpy()
     return out
