@@ -20,8 +20,8 @@ Two phases, each in its own process so that its peak RSS is its own:
   the later runs report their speed and their label agreement against the first. With
   ``--pass-overheads`` (default: the encoder's own), once per number format and per value of the
   cost of a forward pass used to cut batches (see ``streamwatch.models.batching``); a huge value
-  gives the fewest passes, every batch filled to the caps, which is what the encoder did before
-  batches were planned.
+  gives the fewest passes the caps allow, split evenly (close to, but not the same as, the greedy
+  fill-to-the-caps cut the encoder used before batches were planned).
 
 Prints msgs/s, p50/p99 latency per call and per message, the speed-up on the same messages, the
 sustained rate, cache hit rate and peak RSS. Numbers depend on the machine and on other load:
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         "--pass-overheads",
         default="default",
         help="comma-separated costs of a forward pass, in tokens, for cutting batches "
-        "(default: the encoder's; 1000000000: fewest passes, batches filled to the caps)",
+        "(default: the encoder's; 1000000000: the fewest passes the caps allow)",
     )
     args = p.parse_args(argv)
     path = find_csv(args.csv)
