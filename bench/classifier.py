@@ -200,6 +200,22 @@ def label_agreement(
     return ", ".join(parts)
 
 
+def pass_overheads(text: str) -> list[int | None]:
+    """``--pass-overheads``: comma-separated tokens >= 0, or ``default`` for the encoder's own."""
+    values: list[int | None] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part == "default":
+            values.append(None)
+        elif part.isdigit():
+            values.append(int(part))
+        else:
+            raise argparse.ArgumentTypeError(
+                f"not a pass overhead (tokens >= 0 or 'default'): {part!r}"
+            )
+    return values
+
+
 def describe(run: dict[str, Any]) -> str:
     """``encoder float32, pass overhead 32`` for a run of ours."""
     if run["pass_overhead"] is None:
@@ -262,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--pass-overheads",
-        default="default",
+        type=pass_overheads,
+        default=[None],
         help="comma-separated costs of a forward pass, in tokens, for cutting batches "
         "(default: the encoder's; 1000000000: the fewest passes the caps allow)",
     )
@@ -288,13 +305,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.skip_naive
         else run_phase(phase_naive, messages[:first], args.threads, args.naive_layers)
     )
-    overheads = [None if v == "default" else int(v) for v in args.pass_overheads.split(",")]
     runs = [
         run_phase(
             phase_ours, messages, first, args.batch, args.threads, args.model, dtype, overhead
         )
         for dtype in args.dtypes.split(",")
-        for overhead in overheads
+        for overhead in args.pass_overheads
     ]
 
     def line(label: str, n: int, seconds: float, lat: list[float], per: int) -> str:
