@@ -16,7 +16,8 @@ Two phases, each in its own process so that its peak RSS is its own:
   short max_length, the encoder depth and prefix in heads.json), fed the replay in arrival order
   in calls of ``--batch`` messages. Runs on the same first ``--naive`` messages (fresh cache) and
   then, sustained, on the whole replay (``--limit``). Once per encoder number format in
-  ``--dtypes`` (default: fp32, then ``auto``, which is bf16 on CPUs that compute bf16 natively);
+  ``--dtypes`` (default: fp32, then ``auto``: on a CPU with native bf16 whichever of bf16 and fp32
+  measured faster there, else fp32);
   the later runs report their speed and their label agreement against the first. With
   ``--pass-overheads`` (default: the encoder's own), once per number format and per value of the
   cost of a forward pass used to cut batches (see ``streamwatch.models.batching``); a huge value
@@ -273,8 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--dtypes",
         default="float32,auto",
-        help="encoder number formats to run ours with, side by side (auto: bf16 where the CPU "
-        "computes it natively)",
+        help="encoder number formats to run ours with, side by side (auto: on a CPU with native "
+        "bf16 the faster of bf16 and fp32 there)",
     )
     p.add_argument(
         "--pass-overheads",

