@@ -11,7 +11,7 @@ The choice is stored in ``cpu_dtype.json`` in the cache root, keyed by the CPU (
 flags), torch's version, the thread count and the encoder's shape, so a machine measures once
 and every later start (and every process of a pipeline) agrees on the same format. A missing,
 unreadable or corrupt file only means measuring again; a cache that cannot be written is not an
-error.
+error; an encoder the probe cannot run keeps bf16, the choice the CPU's flags suggest.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ def cache_key(model: Any, threads: int) -> str:
     import torch
 
     config = model.config
-    shape = f"{config.num_hidden_layers}x{config.hidden_size}"
+    layers = getattr(config, "num_hidden_layers", None)
+    hidden = getattr(config, "hidden_size", None)
+    shape = f"{layers}x{hidden}x{sum(p.numel() for p in model.parameters())}"
     raw = f"{cpu_identity()}\x00torch {torch.__version__}\x00threads {threads}\x00{shape}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
@@ -76,7 +78,7 @@ def probe_seconds(model: Any) -> tuple[float, float]:
     import torch
 
     n, width = PROBE_SHAPE
-    vocab = int(model.config.vocab_size)
+    vocab = int(getattr(model.config, "vocab_size", None) or 1000)
     gen = torch.Generator().manual_seed(0)
     ids = torch.randint(min(5, vocab - 1), vocab, (n, width), generator=gen)
     mask = torch.ones_like(ids)
@@ -125,7 +127,10 @@ def choose_cpu_dtype(
     entry = _read(path).get(key)
     if isinstance(entry, dict) and entry.get("dtype") in ("float32", "bfloat16"):
         return torch.bfloat16 if entry["dtype"] == "bfloat16" else torch.float32
-    fp32, bf16 = probe(model)
+    try:
+        fp32, bf16 = probe(model)
+    except (RuntimeError, TypeError, ValueError, AttributeError):
+        return torch.bfloat16  # not measurable: keep what the CPU's flags suggest, store nothing
     chosen = "bfloat16" if bf16 * BF16_MIN_SPEEDUP <= fp32 else "float32"
     data = _read(path)
     data[key] = {

@@ -102,6 +102,16 @@ def test_an_unwritable_cache_is_not_an_error(tiny_model: Any, tmp_path: Path) ->
     assert probe.calls == 2  # nothing could be remembered, so it measured again
 
 
+def test_an_encoder_the_probe_cannot_run_keeps_bf16_and_stores_nothing(
+    tiny_model: Any, tmp_path: Path
+) -> None:
+    def broken(model: Any) -> tuple[float, float]:
+        raise RuntimeError("this architecture takes other inputs")
+
+    assert choose_cpu_dtype(tiny_model, tmp_path, 2, broken) == torch.bfloat16
+    assert not (tmp_path / CACHE_FILE).exists()
+
+
 def test_the_real_probe_times_both_formats_and_leaves_the_model_fp32(tiny_model: Any) -> None:
     fp32, bf16 = probe_seconds(tiny_model)
     assert fp32 > 0 and bf16 > 0
