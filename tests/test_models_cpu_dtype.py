@@ -27,19 +27,11 @@ def local_bert_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tiny_model() -> Any:
-    from transformers import BertConfig, BertModel
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from transformers import BertModel
 
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=120,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    return BertModel(config, add_pooling_layer=False).eval()
+    folder = write_local_bert(tmp_path_factory.mktemp("bert"))
+    return BertModel.from_pretrained(folder, add_pooling_layer=False).eval()
 
 
 class Timings:
