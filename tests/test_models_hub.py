@@ -125,6 +125,7 @@ def test_classify_command_takes_a_hub_id(hub: FakeHub, tmp_path: Path) -> None:
         "HF_ENDPOINT": hub.endpoint,
         "HF_HUB_CACHE": str(tmp_path / "cli-cache"),
         "HF_HUB_OFFLINE": "0",
+        "STREAMWATCH_CACHE_DIR": str(tmp_path / "streamwatch-cache"),  # its dtype choice
     }
     proc = subprocess.run(
         [sys.executable, "-m", "streamwatch.models.classify_command", str(chat), "--model", REPO],
