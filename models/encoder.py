@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from streamwatch.errors import ModelError
 from streamwatch.models.batching import plan_batches
+from streamwatch.text import blank_controls, strip_terminal_escapes
 
 if TYPE_CHECKING:
     import torch
@@ -47,12 +48,15 @@ _SPACE = re.compile(r"\s+")
 
 
 def prepare_text(text: str, max_chars: int) -> str:
-    """The model's view of a chat text: whitespace runs collapsed, stripped, length-capped.
+    """The model's view of a chat text: terminal escape sequences dropped, other control
+    characters blanked, whitespace runs collapsed, stripped, length-capped (the training data is
+    cleaned the same way).
 
     This is also the classifier's cache key, so texts that differ only in spacing share work.
     Lone surrogates (which no tokenizer accepts) become "?".
     """
-    out = _SPACE.sub(" ", text[: max_chars * 2]).strip()[:max_chars]
+    visible = blank_controls(strip_terminal_escapes(text[: max_chars * 2]))
+    out = _SPACE.sub(" ", visible).strip()[:max_chars]
     try:
         out.encode("utf-8")
     except UnicodeEncodeError:

@@ -7,6 +7,28 @@ import unicodedata
 
 _REPEAT = re.compile(r"(.)\1{2,}")
 _SPACE = re.compile(r"\s+")
+_TERMINAL_ESCAPE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves ("\x1b[31m")
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # the same with the 8-bit CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, hyperlinks, clipboard
+    r"|\x1b[ -/]*[0-~]"  # any other escape sequence
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
+
+
+def strip_terminal_escapes(text: str) -> str:
+    """``text`` without terminal escape sequences: ``"\\x1b[31mscam\\x1b[0m"`` -> ``"scam"``.
+
+    A chat message that carries colour codes means the same as one without them; the codes are
+    not words, so the classifier, the cache and grouping all read the text without them.
+    """
+    return _TERMINAL_ESCAPE.sub("", text) if ("\x1b" in text or "\x9b" in text) else text
+
+
+def blank_controls(text: str) -> str:
+    """``text`` with control characters, zero-width spaces, line separators and the BOM
+    replaced by spaces (chat is one line)."""
+    return _CONTROL.sub(" ", text)
 
 
 def normalize(text: str) -> str:
@@ -15,7 +37,7 @@ def normalize(text: str) -> str:
     ``"Is it REAL leather???"`` and ``"is it real leather ?"`` normalize alike; emoji-only and
     punctuation-only messages normalize to ``""``.
     """
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = unicodedata.normalize("NFKC", strip_terminal_escapes(text)).casefold()
     kept = [ch if (ch.isalnum() or ch.isspace()) else " " for ch in folded]
     squeezed = _REPEAT.sub(r"\1\1", "".join(kept))
     return _SPACE.sub(" ", squeezed).strip()

@@ -48,6 +48,14 @@ def test_near_duplicate_questions_group_and_count_viewers_once() -> None:
     assert leather.status is ConcernStatus.OPEN
 
 
+def test_colour_codes_in_chat_do_not_split_a_concern() -> None:
+    engine = ConcernEngine()
+    _ingest(engine, msg("is this real leather?", mid="p1", user="a", at=100.0))
+    _ingest(engine, msg("\x1b[1;31mis this real leather?\x1b[0m", mid="p2", user="b", at=101.0))
+    [concern] = engine.concerns()
+    assert concern.message_count == 2 and concern.author_count == 2
+
+
 def test_noise_does_not_make_concerns() -> None:
     engine = ConcernEngine()
     for i, text in enumerate(["666", "hahaha", "❤️❤️", "hello everyone"]):

@@ -54,6 +54,16 @@ def test_repeats_and_spacing_variants_come_from_the_cache(clf: TransformerClassi
     assert again[0] is first[0] and clf.cache_info().hits == 1
 
 
+def test_terminal_escapes_and_controls_are_not_read_as_words(clf: TransformerClassifier) -> None:
+    plain, coloured, linked = clf.predict(
+        ["scam", "\x1b[31mscam\x1b[0m", "\x1b]8;;https://x.example\x07scam\x1b]8;;\x07"]
+    )
+    assert coloured is plain and linked is plain  # one encoding: the same text to the model
+    assert clf.cache_info().misses == 1
+    bell = clf.predict(["price\x07pls", "price pls"])
+    assert bell[0] is bell[1]
+
+
 def test_cache_is_bounded_lru(model_dir: Path) -> None:
     small = TransformerClassifier.load(str(model_dir), cache_size=2)
     small.predict(["a"])

@@ -88,6 +88,21 @@ def test_prepare_text_collapses_space_and_caps_huge_messages() -> None:
     assert len(prepare_text(huge, 1024)) == 1024
 
 
+@pytest.mark.parametrize(
+    ("raw", "seen"),
+    [
+        ("\x1b[31mscam\x1b[0m", "scam"),  # colour codes
+        ("\x9b1mfake\x9b0m", "fake"),  # 8-bit CSI
+        ("\x1b]0;title\x07link pls", "link pls"),  # OSC window title
+        ("\x1b]8;;https://x.example\x1b\\link\x1b]8;;\x1b\\", "link"),  # OSC 8 hyperlink
+        ("price\x07\x00pls\u200b\ufeff", "price pls"),  # other controls become spaces
+        ("\x1b", ""),
+    ],
+)
+def test_prepare_text_drops_terminal_escapes_and_blanks_controls(raw: str, seen: str) -> None:
+    assert prepare_text(raw, 100) == seen
+
+
 @pytest.mark.parametrize("literal", ["<s>", "</s>", "<pad>", "<mask>"])
 def test_encoder_never_reads_typed_specials(converted: Path, literal: str) -> None:
     enc = Encoder.load(EncoderOptions(spec=str(converted)))

@@ -34,6 +34,7 @@ from typing import Any, Literal, get_args
 from streamwatch.errors import InputFormatError
 from streamwatch.events import Sentiment, Topic
 from streamwatch.models.training.lexicons import looks_hindi, topic_cues
+from streamwatch.text import blank_controls
 
 Split = Literal["train", "dev", "test"]
 Domain = Literal["commerce", "social", "questions"]
@@ -170,13 +171,12 @@ class SourceSpec:
 
 # --------------------------------------------------------------------------- helpers
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
 _SPACE = re.compile(r"\s+")
 
 
 def clean_text(raw: str) -> str:
     """Drop control characters and the BOM, collapse all whitespace (chat is one line)."""
-    return _SPACE.sub(" ", _CONTROL.sub(" ", raw)).strip()
+    return _SPACE.sub(" ", blank_controls(raw)).strip()
 
 
 def hash_split(key: str, dev_pct: int = 10, test_pct: int = 10) -> Split:
