@@ -10,8 +10,8 @@ _SPACE = re.compile(r"\s+")
 _TERMINAL_ESCAPE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves ("\x1b[31m")
     r"|\x9b[0-?]*[ -/]*[@-~]"  # the same with the 8-bit CSI
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, hyperlinks, clipboard
-    r"|\x1b[ -/]*[0-~]"  # any other escape sequence
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC (window titles, hyperlinks), terminated
+    r"|\x1b[ -/]*[0-~]"  # any other escape sequence; an unterminated OSC loses only "\x1b]"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
 

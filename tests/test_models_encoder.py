@@ -96,6 +96,7 @@ def test_prepare_text_collapses_space_and_caps_huge_messages() -> None:
         ("\x1b]0;title\x07link pls", "link pls"),  # OSC window title
         ("\x1b]8;;https://x.example\x1b\\link\x1b]8;;\x1b\\", "link"),  # OSC 8 hyperlink
         ("price\x07\x00pls\u200b\ufeff", "price pls"),  # other controls become spaces
+        ("\x1b]0;scam is what this is", "0;scam is what this is"),  # unterminated OSC hides nothing
         ("\x1b", ""),
     ],
 )
