@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from streamwatch.errors import ModelError
 from streamwatch.models.batching import plan_batches
-from streamwatch.text import blank_controls, strip_terminal_escapes
+from streamwatch.text import visible_line
 
 if TYPE_CHECKING:
     import torch
@@ -44,7 +44,6 @@ messages must not cost a 1 MB tokenization)."""
 CPU_PASS_OVERHEAD = 32
 GPU_PASS_OVERHEAD = 4096
 """Default cost of one forward pass beyond its tokens, in tokens (see ``pass_overhead``)."""
-_SPACE = re.compile(r"\s+")
 
 
 def prepare_text(text: str, max_chars: int) -> str:
@@ -55,8 +54,7 @@ def prepare_text(text: str, max_chars: int) -> str:
     This is also the classifier's cache key, so texts that differ only in spacing share work.
     Lone surrogates (which no tokenizer accepts) become "?".
     """
-    visible = blank_controls(strip_terminal_escapes(text[: max_chars * 2]))
-    out = _SPACE.sub(" ", visible).strip()[:max_chars]
+    out = visible_line(text[: max_chars * 2])[:max_chars]
     try:
         out.encode("utf-8")
     except UnicodeEncodeError:

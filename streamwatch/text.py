@@ -31,6 +31,14 @@ def blank_controls(text: str) -> str:
     return _CONTROL.sub(" ", text)
 
 
+def visible_line(text: str) -> str:
+    """``text`` as one line of what a reader sees: terminal escape sequences dropped, other
+    control characters blanked, whitespace runs collapsed, stripped. The classifier reads chat
+    this way (``streamwatch.models.encoder.prepare_text``) and the training data is cleaned this
+    way (``streamwatch.models.training.sources.clean_text``)."""
+    return _SPACE.sub(" ", blank_controls(strip_terminal_escapes(text))).strip()
+
+
 def normalize(text: str) -> str:
     """NFKC, casefold, letters/digits/CJK only, runs of 3+ same chars cut to 2, single spaces.
 

@@ -34,7 +34,7 @@ from typing import Any, Literal, get_args
 from streamwatch.errors import InputFormatError
 from streamwatch.events import Sentiment, Topic
 from streamwatch.models.training.lexicons import looks_hindi, topic_cues
-from streamwatch.text import blank_controls, strip_terminal_escapes
+from streamwatch.text import visible_line
 
 Split = Literal["train", "dev", "test"]
 Domain = Literal["commerce", "social", "questions"]
@@ -171,14 +171,12 @@ class SourceSpec:
 
 # --------------------------------------------------------------------------- helpers
 
-_SPACE = re.compile(r"\s+")
-
 
 def clean_text(raw: str) -> str:
     """Drop terminal escape sequences, blank other control characters and the BOM, collapse all
     whitespace (chat is one line): the model's view of a text at inference
     (``streamwatch.models.encoder.prepare_text``) is cleaned the same way."""
-    return _SPACE.sub(" ", blank_controls(strip_terminal_escapes(raw))).strip()
+    return visible_line(raw)
 
 
 def hash_split(key: str, dev_pct: int = 10, test_pct: int = 10) -> Split:
