@@ -59,6 +59,7 @@ from streamwatch.models.heads import (
 )
 from streamwatch.models.hub import fetch_heads, looks_like_hub_id
 from streamwatch.models.langid import DEFAULT_LANGUAGES, LanguageIdentifier, identifier_for
+from streamwatch.models.model_thread import on_model_thread
 
 NAME = "e5-small-chat"
 BASE_MODEL_ID = "intfloat/multilingual-e5-small"
@@ -117,7 +118,31 @@ class TransformerClassifier:
         cache_root: Path | None = None,
     ) -> TransformerClassifier:
         """Build the classifier ``spec`` names (see the module docstring). ``dtype`` is the
-        encoder's (see :class:`EncoderOptions`)."""
+        encoder's (see :class:`EncoderOptions`). Built on the model thread, where
+        :meth:`predict` runs (see :mod:`~streamwatch.models.model_thread`)."""
+        return on_model_thread(
+            cls._build_from_spec,
+            spec,
+            threads=threads,
+            device=device,
+            dtype=dtype,
+            languages=languages,
+            cache_size=cache_size,
+            cache_root=cache_root,
+        )
+
+    @classmethod
+    def _build_from_spec(
+        cls,
+        spec: str | None,
+        *,
+        threads: int | None,
+        device: str,
+        dtype: str,
+        languages: Sequence[str],
+        cache_size: int,
+        cache_root: Path | None,
+    ) -> TransformerClassifier:
         heads_dir, encoder_spec = resolve_spec(spec)
         heads = load_heads(heads_dir)
         config = heads.config
@@ -162,7 +187,13 @@ class TransformerClassifier:
     # ----------------------------------------------------------------------------------------
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:
-        """One :class:`Classification` per text, in order (repeats served from the cache)."""
+        """One :class:`Classification` per text, in order (repeats served from the cache).
+
+        Runs on the model thread whoever calls it, so calls from several threads are safe and
+        served one at a time."""
+        return on_model_thread(self._predict, texts)
+
+    def _predict(self, texts: Sequence[str]) -> list[Classification]:
         keys = [prepare_text(t, self.encoder.max_chars) for t in texts]
         out: list[Classification | None] = [None] * len(keys)
         todo: dict[str, list[int]] = {}
@@ -190,14 +221,14 @@ class TransformerClassifier:
         """Classifications of texts whose embeddings are already computed (no caching)."""
         if len(texts) == 0:
             return []
-        probs = predict_probabilities(self.heads, embeddings)
+        probs = on_model_thread(predict_probabilities, self.heads, embeddings)
         langs = self.langid.detect_many(texts)
         return self._build(probs, langs)
 
     def probabilities(
         self, embeddings: npt.NDArray[np.float32]
     ) -> dict[str, npt.NDArray[np.float32]]:
-        return predict_probabilities(self.heads, embeddings)
+        return on_model_thread(predict_probabilities, self.heads, embeddings)
 
     # ----------------------------------------------------------------------------------------
 

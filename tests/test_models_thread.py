@@ -1,0 +1,70 @@
+"""The model thread: every build and every prediction runs on one thread of the process."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from streamwatch.errors import ModelError
+from streamwatch.models import model_thread
+from streamwatch.models.model_thread import is_model_thread, on_model_thread
+from streamwatch.models.transformer_classifier import TransformerClassifier
+from tests.models_support import tiny_converted, tiny_heads_dir
+
+
+def _thread_name() -> str:
+    return threading.current_thread().name
+
+
+def test_calls_from_any_thread_run_on_the_same_model_thread() -> None:
+    from_main = on_model_thread(threading.get_ident)
+    with ThreadPoolExecutor(4) as pool:
+        from_workers = set(pool.map(lambda _: on_model_thread(threading.get_ident), range(16)))
+    assert from_workers == {from_main} and from_main != threading.get_ident()
+    assert on_model_thread(_thread_name).startswith(model_thread.THREAD_NAME)
+    assert not is_model_thread() and on_model_thread(is_model_thread)
+
+
+def test_a_call_from_the_model_thread_runs_directly_and_exceptions_reach_the_caller() -> None:
+    def nested() -> int:
+        return on_model_thread(threading.get_ident)  # would deadlock if it were queued
+
+    assert on_model_thread(nested) == on_model_thread(threading.get_ident)
+
+    def fails() -> None:
+        raise ModelError("broken weights")
+
+    with pytest.raises(ModelError, match="broken weights"):
+        on_model_thread(fails)
+    assert on_model_thread(lambda x, *, y: x + y, 2, y=3) == 5  # still serving after a failure
+
+
+def test_classifier_builds_and_predicts_on_the_model_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model_dir = tiny_heads_dir(tmp_path, encoder=str(tiny_converted(tmp_path)))
+    seen: list[str] = []
+    real_build = TransformerClassifier._build_from_spec.__func__  # type: ignore[attr-defined]
+
+    def build(cls: type[TransformerClassifier], *args: object, **kwargs: object) -> object:
+        seen.append(_thread_name())
+        return real_build(cls, *args, **kwargs)
+
+    monkeypatch.setattr(TransformerClassifier, "_build_from_spec", classmethod(build))
+    clf = TransformerClassifier.load(str(model_dir), cache_size=10)
+    real_embed = clf.encoder.embed
+
+    def embed(texts: list[str]) -> object:
+        seen.append(_thread_name())
+        return real_embed(texts)
+
+    monkeypatch.setattr(clf.encoder, "embed", embed)
+    alone = clf.predict(["price pls", "is it real leather"])
+    clf.clear_cache()
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(clf.predict, [["price pls"], ["is it real leather"]] * 3))
+    assert len(seen) >= 3 and all(name.startswith(model_thread.THREAD_NAME) for name in seen)
+    assert [r[0] for r in together[:2]] == alone  # served one at a time, same answers
