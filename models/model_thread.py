@@ -10,11 +10,13 @@ time 1.55 instead of 1.9), whichever thread called ``predict`` once two teams ex
 
 :func:`on_model_thread` runs a call on one long-lived thread of the process, so there is one
 team whoever calls: the main thread, the pipeline's worker thread or the TUI. A call made from
-that thread itself runs directly (no deadlock when model code calls model code).
+that thread itself runs directly (no deadlock when model code calls model code). A process
+forked after the thread started gets a new model thread of its own on its first call.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +30,18 @@ _T = TypeVar("_T")
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 _ident: int | None = None
+
+
+def _forget_after_fork() -> None:
+    """In a forked child the model thread does not exist: start a new one when needed."""
+    global _lock, _executor, _ident
+    _lock = threading.Lock()
+    _executor = None
+    _ident = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _remember_ident() -> None:

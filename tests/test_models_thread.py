@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -68,3 +71,28 @@ def test_classifier_builds_and_predicts_on_the_model_thread(
         together = list(pool.map(clf.predict, [["price pls"], ["is it real leather"]] * 3))
     assert len(seen) >= 3 and all(name.startswith(model_thread.THREAD_NAME) for name in seen)
     assert [r[0] for r in together[:2]] == alone  # served one at a time, same answers
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_starts_its_own_model_thread() -> None:
+    parent_thread = on_model_thread(threading.get_ident)
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's model thread does not exist here
+        ok = False
+        try:
+            box: list[int] = []
+            caller = threading.Thread(target=lambda: box.append(on_model_thread(lambda: 42)))
+            caller.start()
+            caller.join(timeout=10)
+            ok = box == [42] and on_model_thread(is_model_thread)
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 30
+    while (waited := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if waited[0] == 0:  # the child hangs waiting for a thread it does not have
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's call to the model thread never returned")
+    assert os.waitstatus_to_exitcode(waited[1]) == 0
+    assert on_model_thread(threading.get_ident) == parent_thread
