@@ -38,8 +38,12 @@ def _labelset(sources: list[str], splits: list[str]) -> LabelSet:
         langs=["en"] * n,
         sources=sources,
         splits=splits,
-        labels={h: np.zeros(n, dtype=np.int64) for h in ("question", "sentiment", "distrust", "topic")},
-        weak={h: np.zeros(n, dtype=np.bool_) for h in ("question", "sentiment", "distrust", "topic")},
+        labels={
+            h: np.zeros(n, dtype=np.int64) for h in ("question", "sentiment", "distrust", "topic")
+        },
+        weak={
+            h: np.zeros(n, dtype=np.bool_) for h in ("question", "sentiment", "distrust", "topic")
+        },
     )
 
 
@@ -67,7 +71,14 @@ def test_epoch_rows_keep_hand_written_and_cap_each_dataset() -> None:
 
 
 def test_open_training_sources_leave_out_unlicensed_datasets() -> None:
-    present = ["handwritten", "stream_chat", "th_wisesight", "zh_jd", "et_valence", "xquad_questions"]
+    present = [
+        "handwritten",
+        "stream_chat",
+        "th_wisesight",
+        "zh_jd",
+        "et_valence",
+        "xquad_questions",
+    ]
     assert training_sources("open", present) == {
         "handwritten",
         "stream_chat",

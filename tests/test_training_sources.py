@@ -84,24 +84,38 @@ def make_root(tmp_path: Path) -> Path:
     _write(train / "zh_shopping_reviews" / "online_shopping_10_cats.csv", ZH_SHOPPING)
     _write(train / "zh_shopping_reviews" / "waimai_10k.csv", WAIMAI)
     jd = train / "zh_jd_comments"
-    _write(jd / "jdComment_TrainSet.csv", JD_HEADER
-           + _jd_row(1, "鞋子很舒服！不知是不是正品。", "3")
-           + _jd_row(2, "假货。鞋底超硬。一定别买呀。", "1") + _jd_row(3, "挺好的", "3"))
+    _write(
+        jd / "jdComment_TrainSet.csv",
+        JD_HEADER
+        + _jd_row(1, "鞋子很舒服！不知是不是正品。", "3")
+        + _jd_row(2, "假货。鞋底超硬。一定别买呀。", "1")
+        + _jd_row(3, "挺好的", "3"),
+    )
     _write(jd / "jdComment_ValidSet.csv", JD_HEADER + _jd_row(4, "还行吧，有点胶味", "2"))
-    _write(jd / "jdComment_TestSet.csv", JD_HEADER + _jd_row(5, "挺好的", "3")
-           + _jd_row(6, "垃圾", "9"))
+    _write(
+        jd / "jdComment_TestSet.csv",
+        JD_HEADER + _jd_row(5, "挺好的", "3") + _jd_row(6, "垃圾", "9"),
+    )
     ru = train / "ru_rusentiment"
-    _write(ru / "rusentiment_random_posts.csv", RU_HEADER + 'negative,"А попа подозревала давно"\n'
-           "speech,З прошедшим Днем Ангела))))))))\nskip,Два дня до отлёта с острова!!!!!!!\n")
-    _write(ru / "rusentiment_preselected_posts.csv",
-           RU_HEADER + "neutral,Прорвём блокаду изнутри.\n")
-    _write(ru / "rusentiment_test.csv",
-           RU_HEADER + 'positive,"Скоро ты вернешься домой,\nлюбимый ❤"\n')
+    _write(
+        ru / "rusentiment_random_posts.csv",
+        RU_HEADER + 'negative,"А попа подозревала давно"\n'
+        "speech,З прошедшим Днем Ангела))))))))\nskip,Два дня до отлёта с острова!!!!!!!\n",
+    )
+    _write(
+        ru / "rusentiment_preselected_posts.csv", RU_HEADER + "neutral,Прорвём блокаду изнутри.\n"
+    )
+    _write(
+        ru / "rusentiment_test.csv", RU_HEADER + 'positive,"Скоро ты вернешься домой,\nлюбимый ❤"\n'
+    )
     tweets = train / "multi_tweets_xlmt"
     for stem, text, labels in (
-        ("train",
-         '"Frank Gaffrey\\u002c Cliff May: Brilliant. I\\u2019ve had \\""fun\\"" &amp; more" \n'
-         "Ya no es tan divertido\n", "2\n0\n"),
+        (
+            "train",
+            '"Frank Gaffrey\\u002c Cliff May: Brilliant. I\\u2019ve had \\""fun\\"" &amp; more" \n'
+            "Ya no es tan divertido\n",
+            "2\n0\n",
+        ),
         ("val", "just ok\n", "1\n"),
         ("test", "love it\n", "2\n"),
     ):
@@ -111,31 +125,48 @@ def make_root(tmp_path: Path) -> Path:
         _write(tweets / "hindi" / f"{stem}_text.txt", "kya hua yaar\ngreat match today\n")
         _write(tweets / "hindi" / f"{stem}_labels.txt", "0\n2\n")
     th = train / "th_wisesight"
-    _write(th / "train.jsonl", json.dumps({"category": "q", "texts": "เท่าไหร่"}) + "\n"
-           + json.dumps({"category": "neg", "texts": "ของปลอมแน่ๆ ไม่ซื้ออีกแล้ว"}) + "\n{not json\n")
+    _write(
+        th / "train.jsonl",
+        json.dumps({"category": "q", "texts": "เท่าไหร่"})
+        + "\n"
+        + json.dumps({"category": "neg", "texts": "ของปลอมแน่ๆ ไม่ซื้ออีกแล้ว"})
+        + "\n{not json\n",
+    )
     _write(th / "valid.jsonl", json.dumps({"category": "pos", "texts": "ชอบมากค่ะ"}) + "\n")
-    _write(th / "test.jsonl", json.dumps({"category": "neu", "texts": "ครับ #phithanbkk"}) + "\n"
-           + json.dumps({"category": "xx", "texts": "ไม่รู้"}) + "\n")
+    _write(
+        th / "test.jsonl",
+        json.dumps({"category": "neu", "texts": "ครับ #phithanbkk"})
+        + "\n"
+        + json.dumps({"category": "xx", "texts": "ไม่รู้"})
+        + "\n",
+    )
     vi = train / "vi_uit_visfd"
-    _write(vi / "Train.csv", VI_HEADER
-           + '0,"Giá rẻ quá, đáng tiền",5,9/7/2020,{PRICE#Positive};{GENERAL#Positive};\n'
-           + '1,"Pin kém còn lại miễn chê",5,14/09/2019,'
-           + "{BATTERY#Negative};{GENERAL#Positive};{OTHERS};\n"
-           + '2,"Giao hàng nhanh, đóng gói kỹ",5,2 tuần trước,{SER&ACC#Positive};\n'
-           + '3,"Máy đẹp\nchụp ảnh tốt",4,1/1/2020,{CAMERA#Positive};{DESIGN#Positive};\n'
-           + '4,"Màn hình xấu, pin tốt",3,1/1/2020,{SCREEN#Negative};{CAMERA#Positive};\n'
-           + "5,không rõ,3,1/1/2020,{FOO#Positive};\n")
+    _write(
+        vi / "Train.csv",
+        VI_HEADER
+        + '0,"Giá rẻ quá, đáng tiền",5,9/7/2020,{PRICE#Positive};{GENERAL#Positive};\n'
+        + '1,"Pin kém còn lại miễn chê",5,14/09/2019,'
+        + "{BATTERY#Negative};{GENERAL#Positive};{OTHERS};\n"
+        + '2,"Giao hàng nhanh, đóng gói kỹ",5,2 tuần trước,{SER&ACC#Positive};\n'
+        + '3,"Máy đẹp\nchụp ảnh tốt",4,1/1/2020,{CAMERA#Positive};{DESIGN#Positive};\n'
+        + '4,"Màn hình xấu, pin tốt",3,1/1/2020,{SCREEN#Negative};{CAMERA#Positive};\n'
+        + "5,không rõ,3,1/1/2020,{FOO#Positive};\n",
+    )
     _write(vi / "Dev.csv", VI_HEADER + '0,"Nhân viên nhiệt tình",5,1/1/2020,{SER&ACC#Positive};\n')
     _write(vi / "Test.csv", VI_HEADER + '0,"Hàng giả, lừa đảo",1,1/1/2020,{GENERAL#Negative};\n')
-    _write(train / "et_valence" / "korpus.csv",
-           'neutraalne,"Tänasest juhib keskust Tarmo Leppoja."\n'
-           "positiivne,Väga hea uudis!\nnegatiivne,See on täielik pettus ja kelmus\n")
-    _write(train / "questions_xquad" / "derived_questions.tsv",
-           "lang\tqid\tquestion\n"
-           "en\t56beb4343aeaaa14008c925b\tHow many points did the defense allow?\n"
-           "de\t56beb4343aeaaa14008c925b\tWie viele Punkte ließ die Verteidigung zu?\n"
-           "zh\t56beb4343aeaaa14008c925c\t卢克·库切利记录了多少次擒抱？\n"
-           "xx1\tbad\tbad language code\n")
+    _write(
+        train / "et_valence" / "korpus.csv",
+        'neutraalne,"Tänasest juhib keskust Tarmo Leppoja."\n'
+        "positiivne,Väga hea uudis!\nnegatiivne,See on täielik pettus ja kelmus\n",
+    )
+    _write(
+        train / "questions_xquad" / "derived_questions.tsv",
+        "lang\tqid\tquestion\n"
+        "en\t56beb4343aeaaa14008c925b\tHow many points did the defense allow?\n"
+        "de\t56beb4343aeaaa14008c925b\tWie viele Punkte ließ die Verteidigung zu?\n"
+        "zh\t56beb4343aeaaa14008c925c\t卢克·库切利记录了多少次擒抱？\n"
+        "xx1\tbad\tbad language code\n",
+    )
     return tmp_path / "data"
 
 
@@ -168,7 +199,11 @@ def test_zh_jd_uses_its_own_splits_and_tags(root: Path) -> None:
     skips: Counter[str] = Counter()
     rows = list(read_zh_jd(root, skips))
     assert [(r.split, r.sentiment) for r in rows] == [
-        ("train", "pos"), ("train", "neg"), ("train", "pos"), ("dev", "neu"), ("test", "pos"),
+        ("train", "pos"),
+        ("train", "neg"),
+        ("train", "pos"),
+        ("dev", "neu"),
+        ("test", "pos"),
     ]
     assert rows[1].text == "假货。鞋底超硬。一定别买呀。"
     assert skips["zh_jd: unknown label"] == 1
@@ -178,7 +213,9 @@ def test_rusentiment_drops_speech_and_skip_and_keeps_test_file(root: Path) -> No
     skips: Counter[str] = Counter()
     rows = list(read_ru_rusentiment(root, skips))
     assert sorted((r.sentiment, r.split == "test") for r in rows) == [
-        ("neg", False), ("neu", False), ("pos", True),
+        ("neg", False),
+        ("neu", False),
+        ("pos", True),
     ]
     test_row = next(r for r in rows if r.split == "test")
     assert test_row.text == "Скоро ты вернешься домой, любимый ❤"  # newline collapsed
@@ -271,8 +308,10 @@ def test_missing_dataset_and_bad_header(tmp_path: Path) -> None:
 
 
 def test_invalid_utf8_row_is_skipped_and_counted(tmp_path: Path) -> None:
-    _write(tmp_path / "train" / "zh_shopping_reviews" / "waimai_10k.csv",
-           "label,review\n1,好吃\n0,".encode() + b"\xff\xfe bad\n" + "1,很快\n".encode())
+    _write(
+        tmp_path / "train" / "zh_shopping_reviews" / "waimai_10k.csv",
+        "label,review\n1,好吃\n0,".encode() + b"\xff\xfe bad\n" + "1,很快\n".encode(),
+    )
     skips: Counter[str] = Counter()
     rows = list(read_zh_waimai(tmp_path, skips))
     assert [r.text for r in rows] == ["好吃", "很快"]
@@ -280,8 +319,10 @@ def test_invalid_utf8_row_is_skipped_and_counted(tmp_path: Path) -> None:
 
 
 def test_overlong_text_and_markup_are_handled(tmp_path: Path) -> None:
-    _write(tmp_path / "train" / "zh_shopping_reviews" / "waimai_10k.csv",
-           "label,review\n1," + "好" * 1_000_000 + "\n0,[bold]<s>\x1b[31m红</s>\n")
+    _write(
+        tmp_path / "train" / "zh_shopping_reviews" / "waimai_10k.csv",
+        "label,review\n1," + "好" * 1_000_000 + "\n0,[bold]<s>\x1b[31m红</s>\n",
+    )
     skips: Counter[str] = Counter()
     rows = list(read_zh_waimai(tmp_path, skips))
     assert [r.text for r in rows] == ["[bold]<s>红</s>"]  # markup kept, colour codes dropped
@@ -406,10 +447,13 @@ def test_looks_hindi() -> None:
 
 
 def test_weak_labels_on_a_review() -> None:
-    fake = bd.add_weak_labels(LabelledText("假货，退钱", "zh", "s", "train", sentiment="neg"),
-                              "commerce")
+    fake = bd.add_weak_labels(
+        LabelledText("假货，退钱", "zh", "s", "train", sentiment="neg"), "commerce"
+    )
     assert (fake.distrust, fake.topic, set(fake.weak_fields)) == (
-        True, "authenticity_quality", {"distrust", "topic", "is_question"},
+        True,
+        "authenticity_quality",
+        {"distrust", "topic", "is_question"},
     )
     assert fake.is_question is False
     praised = bd.add_weak_labels(
@@ -420,14 +464,16 @@ def test_weak_labels_on_a_review() -> None:
     assert (fast.distrust, fast.topic) == (False, "shipping")
     mixed = bd.add_weak_labels(LabelledText("物流很快，质量很好", "zh", "s", "train"), "commerce")
     assert mixed.topic is None
-    hedged = bd.add_weak_labels(LabelledText("不敢说是假货，物流很快", "zh", "s", "train"),
-                                "commerce")
+    hedged = bd.add_weak_labels(
+        LabelledText("不敢说是假货，物流很快", "zh", "s", "train"), "commerce"
+    )
     assert (hedged.distrust, hedged.topic) == (None, None)
 
 
 def test_weak_labels_on_social_posts() -> None:
-    plain = bd.add_weak_labels(LabelledText("я люблю их", "ru", "s", "train", sentiment="pos"),
-                               "social")
+    plain = bd.add_weak_labels(
+        LabelledText("я люблю их", "ru", "s", "train", sentiment="pos"), "social"
+    )
     assert (plain.distrust, plain.topic, plain.is_question) == (False, "other", False)
     assert plain.sentiment == "pos" and "sentiment" not in plain.weak_fields
     scam = bd.add_weak_labels(LabelledText("this is a scam", "en", "s", "train"), "social")
@@ -482,8 +528,9 @@ def test_build_caps_each_source_but_keeps_rare_rows(root: Path, tmp_path: Path) 
     assert all(n <= 1 for n in Counter((r.source, r.lang) for r in report.rows["test"]).values())
 
 
-def test_build_skips_missing_sets_with_a_message(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_skips_missing_sets_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = make_root(tmp_path)
     for folder in ("zh_jd_comments", "th_wisesight"):
         for path in sorted((root / "train" / folder).iterdir()):
@@ -497,8 +544,9 @@ def test_build_skips_missing_sets_with_a_message(tmp_path: Path,
     assert rows and not {"zh_jd", "th_wisesight"} & {r.source for r in rows}
 
 
-def test_build_reports_malformed_input(root: Path, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_reports_malformed_input(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     waimai = root / "train" / "zh_shopping_reviews" / "waimai_10k.csv"
     waimai.write_text("x,y\n", encoding="utf-8")
     code = bd.main(["--out", str(tmp_path / "o"), "--data-root", str(root), "--no-handwritten"])
