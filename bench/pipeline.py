@@ -11,6 +11,10 @@ For each model it runs, in one process and one after the other:
 * ``paced``: the first minutes of the same chat replayed at ``--paced-speed`` times real time, a
   load the pipeline keeps up with, so the latency is what a host sees live.
 
+``cores`` is the process's CPU time over the run's wall time: how many cores it kept busy. On two
+cores the default model keeps about 1.85-1.9 busy at max speed; much less means its threads wait
+on each other (see ``models/model_thread.py``).
+
 Needs ``../shared/data/eval/youtube_live_chat/irl_hong_kong.csv`` (28,013 messages) or ``--csv``.
 """
 
@@ -41,7 +45,7 @@ MAPPING = "ts=published_at,text=message,id=row,stream=video_id"
 
 async def _run(
     csv: Path, classifier: Classifier, speed: str, duration: float | None, data_dir: Path
-) -> tuple[PipelineStats, float]:
+) -> tuple[PipelineStats, float, float]:
     spec = SourceSpec("file", str(csv), f"file:{csv}", {"speed": speed, "map": MAPPING})
     journal = Journal.in_dir(data_dir)
     session = journal.start_session("bench", [str(csv)], classifier.name)
@@ -53,10 +57,12 @@ async def _run(
         PipelineConfig(duration=duration),
     )
     started = time.perf_counter()
+    cpu_started = time.process_time()
     stats = await pipeline.run()
     elapsed = time.perf_counter() - started
+    cores_busy = (time.process_time() - cpu_started) / max(elapsed, 1e-9)
     journal.close()
-    return stats, elapsed
+    return stats, elapsed, cores_busy
 
 
 def _clear_cache(classifier: Classifier) -> None:
@@ -83,22 +89,23 @@ def main() -> int:
         load_s = time.perf_counter() - t0
         with tempfile.TemporaryDirectory() as tmp:
             _clear_cache(classifier)
-            stats, elapsed = asyncio.run(_run(args.csv, classifier, "max", None, Path(tmp)))
-            rows.append((name, "max", stats, elapsed, load_s))
+            stats, elapsed, busy = asyncio.run(_run(args.csv, classifier, "max", None, Path(tmp)))
+            rows.append((name, "max", stats, elapsed, busy, load_s))
             _clear_cache(classifier)  # the paced run must not reuse the max run's results
-            stats, elapsed = asyncio.run(
+            stats, elapsed, busy = asyncio.run(
                 _run(args.csv, classifier, args.paced_speed, args.paced_seconds, Path(tmp))
             )
-            rows.append((name, f"x{args.paced_speed}", stats, elapsed, load_s))
+            rows.append((name, f"x{args.paced_speed}", stats, elapsed, busy, load_s))
     print(f"pipeline benchmark on {args.csv.name}; journal on disk; {sys.platform}")
-    header = f"{'model':<10} {'speed':<6} {'messages':>8} {'seconds':>8} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'lost':>5} {'load s':>7}"
+    header = f"{'model':<10} {'speed':<6} {'messages':>8} {'seconds':>8} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'lost':>5} {'cores':>5} {'load s':>7}"
     print(header)
     print("-" * len(header))
-    for name, speed, stats, elapsed, load_s in rows:
+    for name, speed, stats, elapsed, busy, load_s in rows:
         lost = stats.received - stats.classified - stats.unclassified
         print(
             f"{name:<10} {speed:<6} {stats.received:>8} {elapsed:>8.1f} {stats.received / elapsed:>8.0f}"
-            f" {stats.latency_p50_ms:>8.1f} {stats.latency_p99_ms:>8.1f} {lost:>5} {load_s:>7.1f}"
+            f" {stats.latency_p50_ms:>8.1f} {stats.latency_p99_ms:>8.1f} {lost:>5} {busy:>5.2f}"
+            f" {load_s:>7.1f}"
         )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of the benchmark process: {peak_mb:.0f} MB")
