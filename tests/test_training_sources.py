@@ -49,6 +49,11 @@ from streamwatch.models.training.sources import (
 REQUIRED_LANGS = ("zh", "en", "ru", "et", "es", "pt", "de", "ja", "ko", "id", "vi", "th")
 
 
+def _wisesight(*rows: tuple[str, str]) -> str:
+    """Wisesight JSONL lines of (category, text)."""
+    return "".join(json.dumps({"category": c, "texts": t}) + "\n" for c, t in rows)
+
+
 def _write(path: Path, content: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(content, bytes):
@@ -127,19 +132,10 @@ def make_root(tmp_path: Path) -> Path:
     th = train / "th_wisesight"
     _write(
         th / "train.jsonl",
-        json.dumps({"category": "q", "texts": "เท่าไหร่"})
-        + "\n"
-        + json.dumps({"category": "neg", "texts": "ของปลอมแน่ๆ ไม่ซื้ออีกแล้ว"})
-        + "\n{not json\n",
+        _wisesight(("q", "เท่าไหร่"), ("neg", "ของปลอมแน่ๆ ไม่ซื้ออีกแล้ว")) + "{not json\n",
     )
-    _write(th / "valid.jsonl", json.dumps({"category": "pos", "texts": "ชอบมากค่ะ"}) + "\n")
-    _write(
-        th / "test.jsonl",
-        json.dumps({"category": "neu", "texts": "ครับ #phithanbkk"})
-        + "\n"
-        + json.dumps({"category": "xx", "texts": "ไม่รู้"})
-        + "\n",
-    )
+    _write(th / "valid.jsonl", _wisesight(("pos", "ชอบมากค่ะ")))
+    _write(th / "test.jsonl", _wisesight(("neu", "ครับ #phithanbkk"), ("xx", "ไม่รู้")))
     vi = train / "vi_uit_visfd"
     _write(
         vi / "Train.csv",
