@@ -64,8 +64,3 @@ def on_model_thread(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
     if threading.get_ident() == _ident:
         return fn(*args, **kwargs)
     return _model_executor().submit(fn, *args, **kwargs).result()
-
-
-def is_model_thread() -> bool:
-    """Whether the calling thread is the model thread."""
-    return _ident is not None and threading.get_ident() == _ident

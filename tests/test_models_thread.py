@@ -13,7 +13,7 @@ import pytest
 
 from streamwatch.errors import ModelError
 from streamwatch.models import model_thread
-from streamwatch.models.model_thread import is_model_thread, on_model_thread
+from streamwatch.models.model_thread import on_model_thread
 from streamwatch.models.transformer_classifier import TransformerClassifier
 from tests.models_support import tiny_converted, tiny_heads_dir
 
@@ -28,7 +28,7 @@ def test_calls_from_any_thread_run_on_the_same_model_thread() -> None:
         from_workers = set(pool.map(lambda _: on_model_thread(threading.get_ident), range(16)))
     assert from_workers == {from_main} and from_main != threading.get_ident()
     assert on_model_thread(_thread_name).startswith(model_thread.THREAD_NAME)
-    assert not is_model_thread() and on_model_thread(is_model_thread)
+    assert not _thread_name().startswith(model_thread.THREAD_NAME)
 
 
 def test_a_call_from_the_model_thread_runs_directly_and_exceptions_reach_the_caller() -> None:
@@ -84,7 +84,7 @@ def test_a_forked_child_starts_its_own_model_thread() -> None:
             caller = threading.Thread(target=lambda: box.append(on_model_thread(lambda: 42)))
             caller.start()
             caller.join(timeout=10)
-            ok = box == [42] and on_model_thread(is_model_thread)
+            ok = box == [42] and on_model_thread(_thread_name).startswith(model_thread.THREAD_NAME)
         finally:
             os._exit(0 if ok else 1)
     deadline = time.monotonic() + 30
