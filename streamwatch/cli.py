@@ -196,6 +196,8 @@ def _run(
     journal = Journal.in_dir(args.data_dir)
     try:
         languages = parse_languages(args.languages) if args.languages is not None else None
+        if sys.stderr.isatty():  # the model takes seconds to load; say so before the TUI opens
+            print("streamwatch: loading the classifier...", file=sys.stderr, flush=True)
         classifier = load_classifier(args.model, threads=args.threads, languages=languages)
         session_id = journal.start_session(command, [s.name for s in sources], classifier.name)
         engine = ConcernEngine()

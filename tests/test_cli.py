@@ -187,3 +187,21 @@ def test_csv_needs_a_mapping_when_columns_are_unusual(tmp_path: Path) -> None:
         ]
     )
     assert code == 0 and "1 received" in out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_loading_the_classifier_is_announced_on_a_terminal_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    err = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    argv = ["replay", str(_chat(tmp_path / "chat.jsonl", 3)), "--headless", "--model", "baseline"]
+    code, _ = _run([*argv, "--data-dir", str(tmp_path / "d")])
+    assert code == 0
+    assert ("loading the classifier" in err.getvalue()) is terminal
+    assert "session:" in err.getvalue()
