@@ -21,6 +21,7 @@ relative to ``main`` in the same round. Run it on an otherwise idle machine.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import threading
@@ -44,20 +45,11 @@ def _in_worker_thread(work: Callable[[], None]) -> None:
 
 def phase(variant: str, messages: list[str], out: Any) -> None:
     """One variant in this (spawned) process; puts its timings on ``out``."""
-    from streamwatch.models.langid import DEFAULT_LANGUAGES
-    from streamwatch.models.transformer_classifier import DEFAULT_CACHE_SIZE, TransformerClassifier
+    from streamwatch.models.transformer_classifier import TransformerClassifier
 
-    if variant == "split":  # the private build and predict: no model thread involved
-        clf = TransformerClassifier._build_from_spec(
-            None,
-            threads=None,
-            device="auto",
-            dtype="auto",
-            languages=DEFAULT_LANGUAGES,
-            cache_size=DEFAULT_CACHE_SIZE,
-            cache_root=None,
-        )
-        predict = clf._predict
+    if variant == "split":  # the undecorated build and predict: no model thread involved
+        clf = TransformerClassifier.load.__wrapped__(TransformerClassifier, None)
+        predict = functools.partial(TransformerClassifier.predict.__wrapped__, clf)
     else:
         clf = TransformerClassifier.load(None)
         predict = clf.predict

@@ -494,7 +494,7 @@ def run(args: argparse.Namespace) -> int:
             emb = embed_with_cache(
                 evalset.texts,
                 cache,
-                classifier.encoder.embed,
+                classifier.embed,
                 log=lambda m: print(m, file=sys.stderr),
             )
             preds = classifier.classify_embeddings(evalset.texts, emb)

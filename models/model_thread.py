@@ -16,6 +16,7 @@ forked after the thread started gets a new model thread of its own on its first 
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -64,3 +65,13 @@ def on_model_thread(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
     if threading.get_ident() == _ident:
         return fn(*args, **kwargs)
     return _model_executor().submit(fn, *args, **kwargs).result()
+
+
+def runs_on_model_thread(fn: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Decorator: every call of ``fn`` runs on the model thread (``fn.__wrapped__`` does not)."""
+
+    @functools.wraps(fn)
+    def on_thread(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return on_model_thread(fn, *args, **kwargs)
+
+    return on_thread

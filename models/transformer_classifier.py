@@ -59,7 +59,7 @@ from streamwatch.models.heads import (
 )
 from streamwatch.models.hub import fetch_heads, looks_like_hub_id
 from streamwatch.models.langid import DEFAULT_LANGUAGES, LanguageIdentifier, identifier_for
-from streamwatch.models.model_thread import on_model_thread
+from streamwatch.models.model_thread import runs_on_model_thread
 
 NAME = "e5-small-chat"
 BASE_MODEL_ID = "intfloat/multilingual-e5-small"
@@ -106,6 +106,7 @@ class TransformerClassifier:
     # ----------------------------------------------------------------------------------------
 
     @classmethod
+    @runs_on_model_thread
     def load(
         cls,
         spec: str | None = None,
@@ -118,31 +119,8 @@ class TransformerClassifier:
         cache_root: Path | None = None,
     ) -> TransformerClassifier:
         """Build the classifier ``spec`` names (see the module docstring). ``dtype`` is the
-        encoder's (see :class:`EncoderOptions`). Built on the model thread, where
-        :meth:`predict` runs (see :mod:`~streamwatch.models.model_thread`)."""
-        return on_model_thread(
-            cls._build_from_spec,
-            spec,
-            threads=threads,
-            device=device,
-            dtype=dtype,
-            languages=languages,
-            cache_size=cache_size,
-            cache_root=cache_root,
-        )
-
-    @classmethod
-    def _build_from_spec(
-        cls,
-        spec: str | None,
-        *,
-        threads: int | None,
-        device: str,
-        dtype: str,
-        languages: Sequence[str],
-        cache_size: int,
-        cache_root: Path | None,
-    ) -> TransformerClassifier:
+        encoder's (see :class:`EncoderOptions`). Built on the model thread, where the model runs
+        (see :mod:`~streamwatch.models.model_thread`)."""
         heads_dir, encoder_spec = resolve_spec(spec)
         heads = load_heads(heads_dir)
         config = heads.config
@@ -186,14 +164,12 @@ class TransformerClassifier:
 
     # ----------------------------------------------------------------------------------------
 
+    @runs_on_model_thread
     def predict(self, texts: Sequence[str]) -> list[Classification]:
         """One :class:`Classification` per text, in order (repeats served from the cache).
 
         Runs on the model thread whoever calls it, so calls from several threads are safe and
         served one at a time."""
-        return on_model_thread(self._predict, texts)
-
-    def _predict(self, texts: Sequence[str]) -> list[Classification]:
         keys = [prepare_text(t, self.encoder.max_chars) for t in texts]
         out: list[Classification | None] = [None] * len(keys)
         todo: dict[str, list[int]] = {}
@@ -215,20 +191,21 @@ class TransformerClassifier:
                 self._remember(key, result)
         return [c for c in out if c is not None]
 
+    @runs_on_model_thread
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """The encoder's embeddings of ``texts`` (no caching), computed on the model thread."""
+        return self.encoder.embed(texts)
+
+    @runs_on_model_thread
     def classify_embeddings(
         self, texts: Sequence[str], embeddings: npt.NDArray[np.float32]
     ) -> list[Classification]:
         """Classifications of texts whose embeddings are already computed (no caching)."""
         if len(texts) == 0:
             return []
-        probs = on_model_thread(predict_probabilities, self.heads, embeddings)
+        probs = predict_probabilities(self.heads, embeddings)
         langs = self.langid.detect_many(texts)
         return self._build(probs, langs)
-
-    def probabilities(
-        self, embeddings: npt.NDArray[np.float32]
-    ) -> dict[str, npt.NDArray[np.float32]]:
-        return on_model_thread(predict_probabilities, self.heads, embeddings)
 
     # ----------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import pytest
 
 from streamwatch.errors import ModelError
 from streamwatch.models import model_thread
+from streamwatch.models.encoder import Encoder, EncoderOptions
 from streamwatch.models.model_thread import on_model_thread
 from streamwatch.models.transformer_classifier import TransformerClassifier
 from tests.models_support import tiny_converted, tiny_heads_dir
@@ -50,13 +51,13 @@ def test_classifier_builds_and_predicts_on_the_model_thread(
 ) -> None:
     model_dir = tiny_heads_dir(tmp_path, encoder=str(tiny_converted(tmp_path)))
     seen: list[str] = []
-    real_build = TransformerClassifier._build_from_spec.__func__  # type: ignore[attr-defined]
+    real_load = Encoder.load.__func__  # type: ignore[attr-defined]
 
-    def build(cls: type[TransformerClassifier], *args: object, **kwargs: object) -> object:
+    def load(cls: type[Encoder], options: EncoderOptions) -> Encoder:
         seen.append(_thread_name())
-        return real_build(cls, *args, **kwargs)
+        return real_load(cls, options)  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(TransformerClassifier, "_build_from_spec", classmethod(build))
+    monkeypatch.setattr(Encoder, "load", classmethod(load))
     clf = TransformerClassifier.load(str(model_dir), cache_size=10)
     real_embed = clf.encoder.embed
 
@@ -65,11 +66,12 @@ def test_classifier_builds_and_predicts_on_the_model_thread(
         return real_embed(texts)
 
     monkeypatch.setattr(clf.encoder, "embed", embed)
+    assert clf.embed(["price pls"]).shape[0] == 1
     alone = clf.predict(["price pls", "is it real leather"])
     clf.clear_cache()
     with ThreadPoolExecutor(3) as pool:
         together = list(pool.map(clf.predict, [["price pls"], ["is it real leather"]] * 3))
-    assert len(seen) >= 3 and all(name.startswith(model_thread.THREAD_NAME) for name in seen)
+    assert len(seen) >= 4 and all(name.startswith(model_thread.THREAD_NAME) for name in seen)
     assert [r[0] for r in together[:2]] == alone  # served one at a time, same answers
 
 
