@@ -22,8 +22,10 @@ from streamwatch.models.training.finetune import (
     epoch_rows,
     load_adapter_into,
     load_trainable_encoder,
+    parse_args,
     resolve_init,
     run,
+    total_loss,
     training_batches,
 )
 from streamwatch.models.training.train_heads import LabelSet, read_dataset, training_sources
@@ -174,6 +176,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[FinetuneArgs, li
         evals_per_epoch=1,
         seed=5,
         threads=1,
+        loss_weights={"distrust": 2.0},
     )
     lines: list[str] = []
     run(args, log=lines.append)
@@ -194,6 +197,7 @@ def test_a_run_learns_and_writes_a_model_directory(
     assert config.adapter == ADAPTER_FILE and config.encoder == args.encoder
     assert config.metrics["dev_score"] == max(h["dev"] for h in history)
     assert config.training["finetune"]["train_sources"] == "open"
+    assert config.training["finetune"]["loss_weights"] == {"distrust": 2.0}
     _, r, alpha = load_adapter(args.out / ADAPTER_FILE)
     assert (r, alpha) == (args.r, args.alpha)
 
@@ -237,3 +241,19 @@ def test_a_model_without_adapter_cannot_be_continued(tmp_path: Path) -> None:
     heads = tiny_heads_dir(tmp_path, encoder="x")
     with pytest.raises(ModelError, match="no LoRA adapter"):
         resolve_init(FinetuneArgs(data=tmp_path, out=tmp_path, init=heads))
+
+
+def test_loss_weights_multiply_single_heads(tmp_path: Path) -> None:
+    import torch
+
+    losses = {"is_question": torch.tensor(1.0), "distrust": torch.tensor(2.0)}
+    assert float(total_loss(losses, {})) == 3.0
+    assert float(total_loss(losses, {"distrust": 1.5})) == 4.0
+    args, _ = parse_args(
+        ["--data", str(tmp_path), "--out", str(tmp_path), "--loss-weight", "distrust=1.5"]
+    )
+    assert args.loss_weights == {"distrust": 1.5}
+    assert parse_args(["--data", ".", "--out", "."])[0].loss_weights == {}
+    for bad in ("distrust", "distrust=x", "nope=2", "distrust=0"):
+        with pytest.raises(ModelError):
+            parse_args(["--data", ".", "--out", ".", "--loss-weight", bad])

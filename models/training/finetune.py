@@ -33,7 +33,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,8 @@ class FinetuneArgs:
     """Loss weight of hand-written rows relative to dataset rows."""
     weak_weight: float = 0.5
     weak_topic_weight: float = 0.1
+    loss_weights: dict[str, float] = field(default_factory=dict)
+    """Multipliers of single heads' losses (``{"distrust": 1.5}``); a head not named keeps 1."""
     bf16: bool = True
     """Mixed precision (bf16 autocast) on CUDA and on CPUs with native bf16: ~1.4x faster on
     two such cores; the weights and the dev scoring stay fp32."""
@@ -131,6 +133,11 @@ class FinetuneArgs:
                 problems.append(f"{name} must be >= 1")
         if self.commerce_weight <= 0 or self.weak_weight < 0 or self.weak_topic_weight < 0:
             problems.append("commerce_weight must be > 0 and the weak weights >= 0")
+        unknown = sorted(set(self.loss_weights) - set(HEAD_NAMES))
+        if unknown:
+            problems.append(f"loss weights for unknown heads: {', '.join(unknown)}")
+        if any(not 0 < v < 100 for v in self.loss_weights.values()):
+            problems.append("loss weights must be in (0, 100)")
         if problems:
             raise ModelError("; ".join(problems))
 
@@ -356,9 +363,9 @@ def train_loop(
                 {h: w[h][bt].to(device) for h in HEAD_NAMES},
                 cw,
             )
-            loss = sum(losses.values(), torch.zeros((), device=device))
+            loss = total_loss(losses, args.loss_weights)
             opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
+            loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
@@ -390,6 +397,11 @@ def train_loop(
     best.history = history
     best.heads.eval()
     return best
+
+
+def total_loss(losses: Mapping[str, Any], loss_weights: Mapping[str, float]) -> Any:
+    """The sum of the heads' losses, each multiplied by its weight (1 when not named)."""
+    return sum(v * loss_weights.get(h, 1.0) for h, v in losses.items())
 
 
 def _evaluate(
@@ -591,6 +603,14 @@ def parse_args(argv: Sequence[str] | None) -> tuple[FinetuneArgs, bool]:
         "commerce_weight", "weak_weight", "weak_topic_weight",
     ):  # fmt: skip
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
+    p.add_argument(
+        "--loss-weight",
+        dest="loss_weights",
+        action="append",
+        default=[],
+        metavar="HEAD=W",
+        help="multiply one head's loss by W (repeatable; e.g. distrust=1.5)",
+    )
     p.add_argument("--prefix", default=defaults.prefix)
     p.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in fp32 only")
     p.add_argument(
@@ -601,10 +621,25 @@ def parse_args(argv: Sequence[str] | None) -> tuple[FinetuneArgs, bool]:
     p.add_argument("--device", default=defaults.device)
     ns = vars(p.parse_args(argv))
     do_install = ns.pop("install")
+    ns["loss_weights"] = _loss_weights(ns["loss_weights"])
     for name in ("dataset_rows", "dev_rows"):
         if ns[name] == 0:
             ns[name] = None
     return FinetuneArgs(**ns), do_install
+
+
+def _loss_weights(items: Sequence[str]) -> dict[str, float]:
+    """``["distrust=1.5"]`` -> ``{"distrust": 1.5}``; a malformed item is a :class:`ModelError`."""
+    out: dict[str, float] = {}
+    for item in items:
+        head, sep, value = item.partition("=")
+        try:
+            out[head.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ModelError(f"--loss-weight takes HEAD=W, got {item!r}")
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
