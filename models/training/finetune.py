@@ -7,8 +7,9 @@ The encoder is the offline ``multilingual-e5-small`` conversion cut to its first
 layers. Rank-``r`` LoRA adapters go on every attention and feed-forward projection, the layer
 norms and position embeddings train whole, the word embeddings stay frozen (they are 4-bit and
 too big to ship); the four heads train with them on the masked multi-task loss of
-:mod:`~streamwatch.models.heads`. ``--init DIR`` continues from a model directory (its adapter and
-heads), which is how a model is refreshed on new data without a GPU.
+:mod:`~streamwatch.models.heads` (``--loss-weight HEAD=W`` weights one head's loss). ``--init
+DIR`` continues from a model directory (its adapter and heads), which is how a model is refreshed
+on new data without a GPU.
 
 Two cores train about 45 rows a second, so an epoch does not walk every dataset row: it takes
 every hand-written row (the live-commerce set and the stream-chat set) and a fresh seeded sample
