@@ -13,6 +13,9 @@ Sets (each skipped with a message when its data is absent):
 * ``commerce_dev`` (only when asked for): the same chat's dev rows, the hash-chosen 20 % of its
   ``train`` rows that training holds out to pick checkpoints and thresholds. Not held out from
   model selection, so not a test figure: it is what a ship rule fixed on dev is checked against;
+* ``probe_short_distrust`` (only when asked for): 77 short messages, 5-8 per language, written to
+  probe distrust on short lines (plain price and authenticity questions with doubled "??" or
+  emoji against short accusations; ``training/probes/``); too small for per-language figures;
 * ``datasets``: the public datasets' own test splits as written by ``build_dataset`` (gold
   labels only; weak lexicon labels are not scored). ``--data`` names the build output; without
   it the set is built into the cache folder from ``../shared/data`` when that exists;
@@ -62,9 +65,9 @@ TARGETS = {
     **{(name, head): v for name in COMMERCE_HELD_OUT for head, v in COMMERCE_TARGETS.items()},
     ("twitch", SENTIMENT): 0.60,
 }
-SET_NAMES = (*COMMERCE_HELD_OUT, "commerce_dev", "datasets", "twitch")
+SET_NAMES = (*COMMERCE_HELD_OUT, "commerce_dev", "probe_short_distrust", "datasets", "twitch")
 DEFAULT_SETS = (*COMMERCE_HELD_OUT, "datasets", "twitch")
-CommerceSplit = Literal["test", "holdout", "both", "dev"]
+CommerceSplit = Literal["test", "holdout", "both", "dev", "probe"]
 LANG_GAP_POINTS = 10.0
 """No language may score more than this many F1 points below English."""
 MIN_LANG_ROWS = 20
@@ -109,9 +112,13 @@ def head_score(head: str, rep: Report) -> float:
 
 def commerce_set(split: CommerceSplit = "test") -> EvalSet | None:
     """The hand-written live-commerce chat: its frozen ``test`` rows, the second held-out set
-    (``holdout``), both together, or its ``dev`` rows (the hash-chosen share of its ``train``
-    rows that training holds out)."""
-    from streamwatch.models.training.handwritten_data import HOLDOUT_DIR, load_handwritten
+    (``holdout``), both together, its ``dev`` rows (the hash-chosen share of its ``train``
+    rows that training holds out), or the short-distrust ``probe``."""
+    from streamwatch.models.training.handwritten_data import (
+        HOLDOUT_DIR,
+        PROBES_DIR,
+        load_handwritten,
+    )
     from streamwatch.models.training.train_heads import is_commerce_dev
 
     holdout = (
@@ -122,6 +129,13 @@ def commerce_set(split: CommerceSplit = "test") -> EvalSet | None:
     if split == "dev":
         rows = [r for r in load_handwritten(split="train") if is_commerce_dev(r.text)]
         name, note = "commerce_dev", "hand-written live-commerce chat, dev rows (not held out)"
+    elif split == "probe":
+        rows = (
+            load_handwritten(split="test", data_dir=PROBES_DIR / "short_distrust")
+            if (PROBES_DIR / "short_distrust").is_dir()
+            else []
+        )
+        name, note = "probe_short_distrust", "short messages probing distrust"
     elif split == "holdout":
         rows = holdout
         name, note = "commerce_holdout", "hand-written live-commerce chat, second held-out set"
@@ -455,6 +469,7 @@ def run(args: argparse.Namespace) -> int:
         "commerce_holdout": "holdout",
         "commerce_both": "both",
         "commerce_dev": "dev",
+        "probe_short_distrust": "probe",
     }
     for set_name, split in splits.items():
         if set_name in wanted:
