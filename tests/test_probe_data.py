@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from importlib.resources import files
 
 from streamwatch.models import evaluate
