@@ -633,13 +633,11 @@ def _loss_weights(items: Sequence[str]) -> dict[str, float]:
     """``["distrust=1.5"]`` -> ``{"distrust": 1.5}``; a malformed item is a :class:`ModelError`."""
     out: dict[str, float] = {}
     for item in items:
-        head, sep, value = item.partition("=")
+        head, _, value = item.partition("=")
         try:
             out[head.strip()] = float(value)
         except ValueError:
-            sep = ""
-        if not sep:
-            raise ModelError(f"--loss-weight takes HEAD=W, got {item!r}")
+            raise ModelError(f"--loss-weight takes HEAD=W, got {item!r}") from None
     return out
 
 

@@ -29,10 +29,11 @@ DATA_DIR: Final[Path] = Path(__file__).resolve().with_name("handwritten")
 """Folder holding ``<lang>.jsonl`` files."""
 
 HOLDOUT_DIR: Final[Path] = Path(__file__).resolve().with_name("holdout")
-PROBES_DIR: Final[Path] = Path(__file__).resolve().with_name("probes")
-"""Small probe sets for one known weakness each (evaluation only; see ``probes/README.md``)."""
 """Folder holding the second held-out set: ``<lang>.jsonl`` files of ``test`` rows only, in the
 same format, written later and blind (see ``holdout/README.md``). No training code reads it."""
+
+PROBES_DIR: Final[Path] = Path(__file__).resolve().with_name("probes")
+"""Small probe sets for one known weakness each (evaluation only; see ``probes/README.md``)."""
 
 LANGS: Final[tuple[str, ...]] = (
     "zh", "en", "ru", "et", "es", "pt", "de", "ja", "ko", "id", "vi", "th",
