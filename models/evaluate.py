@@ -16,6 +16,10 @@ Sets (each skipped with a message when its data is absent):
 * ``probe_short_distrust`` (only when asked for): 77 short messages, 5-8 per language, written to
   probe distrust on short lines (plain price and authenticity questions with doubled "??" or
   emoji against short accusations; ``training/probes/``); too small for per-language figures;
+* ``<commerce set>_shouted`` (only when asked for, e.g. ``commerce_both_shouted``): the rows of
+  that set whose text changes when upper-cased, upper-cased, with the same labels: how the model
+  reads shouted chat ("IS THIS REAL LEATHER", "РАЗВОД"); scripts without case (zh, ja, ko, th)
+  have no rows here;
 * ``datasets``: the public datasets' own test splits as written by ``build_dataset`` (gold
   labels only; weak lexicon labels are not scored). ``--data`` names the build output; without
   it the set is built into the cache folder from ``../shared/data`` when that exists;
@@ -65,7 +69,15 @@ TARGETS = {
     **{(name, head): v for name in COMMERCE_HELD_OUT for head, v in COMMERCE_TARGETS.items()},
     ("twitch", SENTIMENT): 0.60,
 }
-SET_NAMES = (*COMMERCE_HELD_OUT, "commerce_dev", "probe_short_distrust", "datasets", "twitch")
+COMMERCE_SETS = (*COMMERCE_HELD_OUT, "commerce_dev")
+SHOUTED_SUFFIX = "_shouted"
+SET_NAMES = (
+    *COMMERCE_SETS,
+    *(name + SHOUTED_SUFFIX for name in COMMERCE_SETS),
+    "probe_short_distrust",
+    "datasets",
+    "twitch",
+)
 DEFAULT_SETS = (*COMMERCE_HELD_OUT, "datasets", "twitch")
 CommerceSplit = Literal["test", "holdout", "both", "dev", "probe"]
 LANG_GAP_POINTS = 10.0
@@ -160,6 +172,23 @@ def commerce_set(split: CommerceSplit = "test") -> EvalSet | None:
         labels,
         note=note,
         lang_neutral=np.array([r.is_language_neutral for r in rows]),
+    )
+
+
+def shouted_set(evalset: EvalSet) -> EvalSet | None:
+    """The rows of ``evalset`` whose text changes when upper-cased, upper-cased (same labels)."""
+    keep = [i for i, t in enumerate(evalset.texts) if t.upper() != t]
+    if not keep:
+        return None
+    idx = np.array(keep, dtype=np.int64)
+    return EvalSet(
+        evalset.name + SHOUTED_SUFFIX,
+        [evalset.texts[i].upper() for i in keep],
+        [evalset.langs[i] for i in keep],
+        {h: y[idx] for h, y in evalset.labels.items()},
+        note=f"{evalset.note}, upper-cased (rows with cased letters)",
+        lang_neutral=None if evalset.lang_neutral is None else evalset.lang_neutral[idx],
+        extra={k: [v[i] for i in keep] for k, v in evalset.extra.items()},
     )
 
 
@@ -472,11 +501,16 @@ def run(args: argparse.Namespace) -> int:
         "probe_short_distrust": "probe",
     }
     for set_name, split in splits.items():
+        variants = [v for v in (set_name, set_name + SHOUTED_SUFFIX) if v in wanted]
+        if not variants:
+            continue
+        if (commerce := commerce_set(split)) is None:
+            print(f"skipping {set_name}: no hand-written rows for it", file=sys.stderr)
+            continue
         if set_name in wanted:
-            if (commerce := commerce_set(split)) is None:
-                print(f"skipping {set_name}: no hand-written rows for it", file=sys.stderr)
-            else:
-                sets.append(commerce)
+            sets.append(commerce)
+        if set_name + SHOUTED_SUFFIX in wanted and (shouted := shouted_set(commerce)):
+            sets.append(shouted)
     shared = args.data_root or find_shared_data()
     if "datasets" in wanted:
         data_dir = args.data or (

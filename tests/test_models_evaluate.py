@@ -82,6 +82,27 @@ def test_commerce_dev_scores_the_held_out_train_rows(tmp_path: Path) -> None:
     assert not set(dev.texts) & test_texts
 
 
+def test_shouted_sets_upper_case_the_rows_that_have_case_and_keep_their_labels(
+    tmp_path: Path,
+) -> None:
+    both = evaluate.commerce_set("both")
+    assert both is not None
+    loud = evaluate.shouted_set(both)
+    assert loud is not None and loud.name == "commerce_both_shouted"
+    cased = [i for i, t in enumerate(both.texts) if t.upper() != t]
+    assert loud.texts == [both.texts[i].upper() for i in cased]
+    assert all(any(c.isupper() for c in t) for t in loud.texts) and "en" in loud.langs
+    assert len(loud.texts) < len(both.texts)  # rows in scripts without case are left out
+    for head, y in loud.labels.items():
+        assert list(y) == [both.labels[head][i] for i in cased]
+    out = tmp_path / "loud.json"
+    sets = "commerce_dev,commerce_dev_shouted"
+    assert evaluate.main(["--model", "baseline", "--sets", sets, "--json", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))["sets"]
+    assert list(result) == ["commerce_dev", "commerce_dev_shouted"]
+    assert 0 < result["commerce_dev_shouted"]["n"] < result["commerce_dev"]["n"]
+
+
 def test_unknown_set_is_a_configuration_error_before_any_model_loads(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -25,8 +25,10 @@ from streamwatch.models.training.finetune import (
     parse_args,
     resolve_init,
     run,
+    shouted_sequences,
     total_loss,
     training_batches,
+    with_shouted,
 )
 from streamwatch.models.training.train_heads import LabelSet, read_dataset, training_sources
 from streamwatch.models.transformer_classifier import TransformerClassifier
@@ -97,7 +99,14 @@ def test_open_training_sources_leave_out_unlicensed_datasets() -> None:
 
 
 def test_args_are_validated(tmp_path: Path) -> None:
-    for bad in ({"lr": 2.0}, {"epochs": 0}, {"dataset_rows": 0}, {"lora_dropout": 1.0}):
+    for bad in (
+        {"lr": 2.0},
+        {"epochs": 0},
+        {"dataset_rows": 0},
+        {"lora_dropout": 1.0},
+        {"shout": 1.0},
+        {"shout": -0.1},
+    ):
         with pytest.raises(ModelError):
             FinetuneArgs(data=tmp_path, out=tmp_path, **bad)  # type: ignore[arg-type]
 
@@ -257,3 +266,48 @@ def test_loss_weights_multiply_single_heads(tmp_path: Path) -> None:
     for bad in ("distrust", "distrust=x", "nope=2", "distrust=0"):
         with pytest.raises(ModelError):
             parse_args(["--data", ".", "--out", ".", "--loss-weight", bad])
+
+
+class _UpperTokenizer:
+    """Token ids that tell upper from lower case: one id per character."""
+
+    def tokenize(self, texts: list[str]) -> list[list[int]]:
+        return [[ord(c) for c in t] for t in texts]
+
+
+def test_shouted_sequences_exist_only_where_upper_casing_changes_the_text() -> None:
+    texts = ["is this real", "尺码偏大吗", "РАЗВОД", "развод 666"]
+    out = shouted_sequences(_UpperTokenizer(), texts)
+    assert out[1] is None and out[2] is None  # no case, already shouted
+    assert out[0] is not None and list(out[0]) == [ord(c) for c in "IS THIS REAL"]
+    assert out[3] is not None and list(out[3]) == [ord(c) for c in "РАЗВОД 666"]
+
+
+def test_with_shouted_swaps_about_the_chance_of_rows_and_never_a_row_without_a_shout() -> None:
+    seqs = [np.array([i], dtype=np.int64) for i in range(1000)]
+    shouted = [None if i % 2 else np.array([-i], dtype=np.int64) for i in range(1000)]
+    batch = np.arange(1000, dtype=np.int64)
+    rng = np.random.default_rng(0)
+    assert with_shouted(batch, seqs, shouted, 0.0, rng) == [seqs[i] for i in range(1000)]
+    assert with_shouted(batch, seqs, None, 0.5, rng) == [seqs[i] for i in range(1000)]
+    got = with_shouted(batch, seqs, shouted, 0.3, rng)
+    swapped = [i for i, s in enumerate(got) if s is not seqs[i]]
+    assert all(i % 2 == 0 and got[i][0] == -i for i in swapped)
+    assert 0.25 * 500 < len(swapped) < 0.35 * 500
+
+
+def test_a_shouting_run_trains_on_upper_cased_rows_and_records_the_chance(
+    tiny_run: tuple[FinetuneArgs, list[str]], tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    args, _ = tiny_run
+    shouting = replace(args, out=tmp_path / "shout", shout=0.5, epochs=1)
+    plain = replace(args, out=tmp_path / "plain", epochs=1)
+    for a in (shouting, plain):
+        run(a, log=lambda _: None)
+    assert load_heads(shouting.out).config.training["finetune"]["shout"] == 0.5
+    a, _, _ = load_adapter(shouting.out / ADAPTER_FILE)
+    b, _, _ = load_adapter(plain.out / ADAPTER_FILE)
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # it saw other token ids
+    assert parse_args(["--data", ".", "--out", ".", "--shout", "0.1"])[0].shout == 0.1

@@ -106,6 +106,10 @@ class FinetuneArgs:
     weak_topic_weight: float = 0.1
     loss_weights: dict[str, float] = field(default_factory=dict)
     """Multipliers of single heads' losses (``{"distrust": 1.5}``); a head not named keeps 1."""
+    shout: float = 0.0
+    """Chance that a training row is seen upper-cased at a step (same labels): teaches the
+    cased encoder that "РАЗВОД" means what "развод" does. Rows without cased letters are
+    always seen as written; dev rows are never changed."""
     bf16: bool = True
     """Mixed precision (bf16 autocast) on CUDA and on CPUs with native bf16: ~1.4x faster on
     two such cores; the weights and the dev scoring stay fp32."""
@@ -139,6 +143,8 @@ class FinetuneArgs:
             problems.append(f"loss weights for unknown heads: {', '.join(unknown)}")
         if any(not 0 < v < 100 for v in self.loss_weights.values()):
             problems.append("loss weights must be in (0, 100)")
+        if not 0 <= self.shout < 1:
+            problems.append("shout must be in [0, 1)")
         if problems:
             raise ModelError("; ".join(problems))
 
@@ -192,6 +198,34 @@ def tensor_batch(
         arr[r, : len(x)] = x
         mask[r, : len(x)] = 1
     return torch.from_numpy(arr).to(device), torch.from_numpy(mask).to(device)
+
+
+def shouted_sequences(encoder: Any, texts: Sequence[str]) -> list[npt.NDArray[np.int64] | None]:
+    """Token ids of each text upper-cased, or None where upper-casing changes nothing."""
+    changed = [i for i, t in enumerate(texts) if t.upper() != t]
+    out: list[npt.NDArray[np.int64] | None] = [None] * len(texts)
+    for i, ids in zip(changed, encoder.tokenize([texts[i].upper() for i in changed]), strict=True):
+        out[i] = np.asarray(ids, dtype=np.int64)
+    return out
+
+
+def with_shouted(
+    batch: npt.NDArray[np.int64],
+    seqs: Sequence[npt.NDArray[np.int64]],
+    shouted: Sequence[npt.NDArray[np.int64] | None] | None,
+    chance: float,
+    rng: np.random.Generator,
+) -> list[npt.NDArray[np.int64]]:
+    """The token ids of a batch's rows, each upper-cased with probability ``chance`` where it
+    has an upper-cased form."""
+    plain = [seqs[int(i)] for i in batch]
+    if shouted is None or chance <= 0:
+        return plain
+    flips = rng.random(len(batch)) < chance
+    return [
+        alt if flip and (alt := shouted[int(i)]) is not None else s
+        for i, s, flip in zip(batch, plain, flips, strict=True)
+    ]
 
 
 def mean_pool(model: Any, input_ids: Any, mask: Any) -> Any:
@@ -285,9 +319,11 @@ def train_loop(
     device: str,
     heads: Any,
     log: Callable[[str], None] = print,
+    shouted: Sequence[npt.NDArray[np.int64] | None] | None = None,
 ) -> FinetuneResult:
     """Train ``model`` (already wrapped with adapters) and ``heads`` jointly; keep the best dev
-    checkpoint. ``seqs[i]`` are the token ids of row ``i`` of ``labels``."""
+    checkpoint. ``seqs[i]`` are the token ids of row ``i`` of ``labels``; ``shouted[i]`` those of
+    its upper-cased text (see :func:`shouted_sequences`), used when ``args.shout`` > 0."""
     import torch
 
     from streamwatch.models.encoder import cpu_has_native_bf16
@@ -296,6 +332,9 @@ def train_loop(
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
+    shout_rng = np.random.default_rng([args.seed, 1])  # apart, so shout=0 keeps the old stream
+    if args.shout > 0 and shouted is None:
+        raise ModelError("shout > 0 needs the upper-cased token ids")
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
     train_idx = labels.indices("train")
     dev_idx = dev_rows(labels, args.dev_rows, args.seed)
@@ -352,7 +391,9 @@ def train_loop(
         for bi, b in enumerate(batches, start=1):
             model.train()
             heads.train()
-            ids, mask = tensor_batch([seqs[int(i)] for i in b], pad_id, device)
+            ids, mask = tensor_batch(
+                with_shouted(b, seqs, shouted, args.shout, shout_rng), pad_id, device
+            )
             with torch.autocast(
                 device_type="cuda" if cuda else "cpu", dtype=torch.bfloat16, enabled=autocast
             ):
@@ -563,8 +604,9 @@ def run(args: FinetuneArgs, log: Callable[[str], None] = print) -> FinetuneResul
         heads = MultiHead(build_heads_config(args, encoder.dim))
     t0 = time.perf_counter()
     seqs = [np.asarray(s, dtype=np.int64) for s in encoder.tokenize(labels.texts)]
+    shouted = shouted_sequences(encoder, labels.texts) if args.shout > 0 else None
     log(f"tokenized {len(seqs)} texts in {time.perf_counter() - t0:.1f}s")
-    result = train_loop(model, seqs, labels, encoder.pad_id, args, device, heads, log)
+    result = train_loop(model, seqs, labels, encoder.pad_id, args, device, heads, log, shouted)
     save_model(result, args, args.out, data_summary(labels))
     log(f"best step {result.step}, dev score {result.score:.4f}; wrote {args.out}")
     return result
@@ -601,7 +643,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[FinetuneArgs, bool]:
         )
     for name in (
         "alpha", "lora_dropout", "head_dropout", "lr", "head_lr", "warmup",
-        "commerce_weight", "weak_weight", "weak_topic_weight",
+        "commerce_weight", "weak_weight", "weak_topic_weight", "shout",
     ):  # fmt: skip
         p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(defaults, name))
     p.add_argument(
