@@ -501,8 +501,7 @@ def run(args: argparse.Namespace) -> int:
         "probe_short_distrust": "probe",
     }
     for set_name, split in splits.items():
-        variants = [v for v in (set_name, set_name + SHOUTED_SUFFIX) if v in wanted]
-        if not variants:
+        if set_name not in wanted and set_name + SHOUTED_SUFFIX not in wanted:
             continue
         if (commerce := commerce_set(split)) is None:
             print(f"skipping {set_name}: no hand-written rows for it", file=sys.stderr)
