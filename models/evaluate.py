@@ -508,8 +508,11 @@ def run(args: argparse.Namespace) -> int:
             continue
         if set_name in wanted:
             sets.append(commerce)
-        if set_name + SHOUTED_SUFFIX in wanted and (shouted := shouted_set(commerce)):
-            sets.append(shouted)
+        if set_name + SHOUTED_SUFFIX in wanted:
+            if (shouted := shouted_set(commerce)) is None:
+                print(f"skipping {set_name}{SHOUTED_SUFFIX}: no row has case", file=sys.stderr)
+            else:
+                sets.append(shouted)
     shared = args.data_root or find_shared_data()
     if "datasets" in wanted:
         data_dir = args.data or (

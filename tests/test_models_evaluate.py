@@ -101,6 +101,8 @@ def test_shouted_sets_upper_case_the_rows_that_have_case_and_keep_their_labels(
     result = json.loads(out.read_text(encoding="utf-8"))["sets"]
     assert list(result) == ["commerce_dev", "commerce_dev_shouted"]
     assert 0 < result["commerce_dev_shouted"]["n"] < result["commerce_dev"]["n"]
+    caseless = evaluate.EvalSet("x", ["尺码偏大吗", "666"], ["zh", "und"], {})
+    assert evaluate.shouted_set(caseless) is None
 
 
 def test_unknown_set_is_a_configuration_error_before_any_model_loads(
