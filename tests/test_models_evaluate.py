@@ -11,6 +11,7 @@ import pytest
 from streamwatch.events import Classification, Sentiment, Topic
 from streamwatch.models import evaluate
 from streamwatch.models.heads import DISTRUST, QUESTION, SENTIMENT, TOPIC
+from streamwatch.models.metrics import report
 from streamwatch.models.training.handwritten_data import load_handwritten
 
 
@@ -152,6 +153,19 @@ def test_a_gap_just_over_the_limit_is_not_printed_as_the_limit() -> None:
     assert evaluate._points(-10.04) == "-10.04"
     assert evaluate._points(-13.21) == "-13.2"
     assert evaluate._points(3.0) == "+3.0"
+
+
+def test_a_gap_of_exactly_ten_points_is_not_a_cell() -> None:
+    # de: 27 of 28 questions found, 5 false alarms: F1 54/60 = 0.9, computed as
+    # 0.8999999999999999, against English's 1.0
+    rep = report(np.array([1] * 28 + [0] * 5), np.array([1] * 27 + [0] + [1] * 5), ["no", "yes"])
+    de = evaluate.head_score(QUESTION, rep)
+    assert 100 * (de - 1.0) < -evaluate.LANG_GAP_POINTS  # the float noise the gap must ignore
+    per = {"en": {"n": 30, "score": 1.0}, "de": {"n": 30, "score": de}}
+    per_just_over = {"en": {"n": 30, "score": 1.0}, "de": {"n": 30, "score": 0.8999}}
+    assert evaluate.language_gaps({"heads": {QUESTION: {"per_lang": per}}}) == []
+    [(_, lang, d)] = evaluate.language_gaps({"heads": {QUESTION: {"per_lang": per_just_over}}})
+    assert lang == "de" and d == pytest.approx(-10.01)
 
 
 def test_gaps_are_rounded_once_for_printing() -> None:
