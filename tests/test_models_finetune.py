@@ -30,6 +30,7 @@ from streamwatch.models.training.finetune import (
     training_batches,
     with_shouted,
 )
+from streamwatch.models.training.soup import soup
 from streamwatch.models.training.train_heads import LabelSet, read_dataset, training_sources
 from streamwatch.models.transformer_classifier import TransformerClassifier
 from tests.models_support import tiny_converted
@@ -311,3 +312,32 @@ def test_a_shouting_run_trains_on_upper_cased_rows_and_records_the_chance(
     b, _, _ = load_adapter(plain.out / ADAPTER_FILE)
     assert any(not torch.equal(a[k], b[k]) for k in a)  # it saw other token ids
     assert parse_args(["--data", ".", "--out", ".", "--shout", "0.1"])[0].shout == 0.1
+
+
+def test_a_soup_of_two_seeds_loads_to_the_mean_of_their_merged_weights(
+    tiny_run: tuple[FinetuneArgs, list[str]], tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    args, _ = tiny_run
+    seeds = [
+        replace(args, out=tmp_path / f"seed{s}", init=args.out, epochs=1, seed=s) for s in (1, 2)
+    ]
+    for a in seeds:
+        run(a, log=lambda _: None)
+    soup([a.out for a in seeds], tmp_path / "soup")
+    _, r, alpha = load_adapter(tmp_path / "soup" / ADAPTER_FILE)
+    assert (r, alpha) == (2 * args.r, 2 * args.alpha)
+    weights = [
+        dict(
+            TransformerClassifier.load(
+                str(d), threads=1, dtype="float32"
+            ).encoder.model.named_parameters()
+        )
+        for d in (seeds[0].out, seeds[1].out, tmp_path / "soup")
+    ]
+    name = next(n for n in weights[2] if n.endswith("attention.self.query.weight"))
+    assert not torch.equal(weights[0][name], weights[1][name])
+    torch.testing.assert_close(weights[2][name], (weights[0][name] + weights[1][name]) / 2)
+    clf = TransformerClassifier.load(str(tmp_path / "soup"), threads=1, dtype="float32")
+    assert len(clf.predict(["is it real leather?", "scam"])) == 2

@@ -1,0 +1,142 @@
+"""Average fine-tuned runs that share a starting point into one model (a uniform model soup).
+
+    python -m streamwatch.models.training.soup --out DIR RUN RUN [RUN ...] [--install]
+
+Runs continued from one model with different seeds (``finetune --init M --seed S``) end near
+each other; their average keeps what they learned in common and evens out what one seed's noise
+added (Wortsman et al. 2022, "Model soups"). One seed to the next moves a single (language,
+head) score by several points; ``models/HISTORY.md`` has what a soup of two seeds measured.
+
+The average is exact for the adapters: the mean of ``n`` low-rank updates ``B_i A_i`` is the
+update ``[B_1 ... B_n] / n @ [A_1; ...; A_n]`` of rank ``n * r``, so the soup is one adapter of
+rank ``n * r`` with alpha ``n * alpha`` (the same ``alpha / r`` scale). Merged into the weights
+at load, it runs exactly as fast as each run. Layer norms, position embeddings and the heads are
+averaged element-wise; the question and distrust thresholds are the mean of the runs' (each
+tuned on gold dev labels). Nothing is tuned on the soup itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from streamwatch.errors import ModelError, StreamwatchError
+from streamwatch.models.heads import MultiHead, load_heads, save_heads
+from streamwatch.models.lora import load_adapter, save_adapter
+from streamwatch.models.training.finetune import ADAPTER_FILE, install
+
+Adapter = tuple[dict[str, torch.Tensor], int, float]
+"""Adapter tensors, rank and alpha, as :func:`~streamwatch.models.lora.load_adapter` reads them."""
+
+SAME_CONFIG = ("dim", "encoder", "hidden", "labels", "max_length", "prefix", "encoder_layers")
+"""Heads settings every run of a soup must share."""
+
+
+def average_adapters(adapters: Sequence[Adapter]) -> Adapter:
+    """One adapter whose merged update is the mean of the runs' merged updates."""
+    if len(adapters) < 2:
+        raise ModelError("a soup needs at least two runs")
+    first, r, alpha = adapters[0]
+    for state, r_i, alpha_i in adapters[1:]:
+        if (r_i, alpha_i) != (r, alpha):
+            raise ModelError(f"adapters differ in rank or alpha: {r_i}/{alpha_i} vs {r}/{alpha}")
+        if state.keys() != first.keys() or any(state[k].shape != first[k].shape for k in first):
+            raise ModelError("adapters were not trained on the same layers")
+    n = len(adapters)
+    soup: dict[str, torch.Tensor] = {}
+    for key in first:
+        tensors = [state[key].float() for state, _, _ in adapters]
+        if key.endswith(".lora_A"):
+            soup[key] = torch.cat(tensors, dim=0)
+        elif key.endswith(".lora_B"):
+            soup[key] = torch.cat(tensors, dim=1) / n
+        else:
+            soup[key] = torch.stack(tensors).mean(dim=0)
+    return soup, n * r, n * alpha
+
+
+def average_heads(heads: Sequence[MultiHead], names: Sequence[str]) -> MultiHead:
+    """Heads with the mean weights and thresholds of ``heads``; the runs' own training records
+    and dev metrics are kept, under their ``names``, in the soup's ``heads.json``."""
+    config = heads[0].config
+    for other in heads[1:]:
+        differ = [k for k in SAME_CONFIG if getattr(other.config, k) != getattr(config, k)]
+        if differ:
+            raise ModelError(f"runs differ in {', '.join(differ)}: they cannot be averaged")
+    thresholds = {
+        head: round(sum(h.config.thresholds[head] for h in heads) / len(heads), 4)
+        for head in config.thresholds
+    }
+    soup_config = replace(
+        config,
+        thresholds=thresholds,
+        training={
+            "soup": {
+                name: {"training": h.config.training, "metrics": h.config.metrics}
+                for name, h in zip(names, heads, strict=True)
+            }
+        },
+        metrics={},
+    )
+    soup_config.validate()
+    states = [h.state_dict() for h in heads]
+    model = MultiHead(soup_config)
+    model.load_state_dict(
+        {k: torch.stack([s[k].float() for s in states]).mean(0) for k in states[0]}
+    )
+    return model
+
+
+def soup(runs: Sequence[Path], out: Path) -> None:
+    """Write the soup of the model directories ``runs`` into ``out`` (a model spec directory)."""
+    heads = [load_heads(run) for run in runs]
+    missing = [str(run) for run, h in zip(runs, heads, strict=True) if h.config.adapter is None]
+    if missing:
+        raise ModelError(f"no LoRA adapter to average in {', '.join(missing)}")
+    adapters = [
+        load_adapter(run / str(h.config.adapter)) for run, h in zip(runs, heads, strict=True)
+    ]
+    state, r, alpha = average_adapters(adapters)
+    model = average_heads(heads, [run.name for run in runs])
+    model.config.adapter = ADAPTER_FILE
+    out.mkdir(parents=True, exist_ok=True)
+    save_adapter(out / ADAPTER_FILE, state, r, alpha)
+    save_heads(model, out)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m streamwatch.models.training.soup",
+        description="Average fine-tuned runs from one starting point into one model.",
+    )
+    p.add_argument("runs", nargs="+", type=Path, help="model directories written by finetune")
+    p.add_argument("--out", type=Path, required=True, help="directory to write the soup into")
+    p.add_argument(
+        "--install", action="store_true", help="copy the soup into the package's models/"
+    )
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        soup(args.runs, args.out)
+        print(f"wrote the soup of {len(args.runs)} runs to {args.out}")
+        if args.install:
+            from streamwatch.models.heads import shipped_heads_dir
+
+            install(args.out, shipped_heads_dir())
+            print(f"installed {args.out} into {shipped_heads_dir()}")
+    except StreamwatchError as exc:
+        print(f"error: {exc.title}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
