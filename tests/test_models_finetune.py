@@ -30,6 +30,7 @@ from streamwatch.models.training.finetune import (
     training_batches,
     with_shouted,
 )
+from streamwatch.models.training.soup import main as soup_main
 from streamwatch.models.training.soup import soup
 from streamwatch.models.training.train_heads import LabelSet, read_dataset, training_sources
 from streamwatch.models.transformer_classifier import TransformerClassifier
@@ -341,3 +342,26 @@ def test_a_soup_of_two_seeds_loads_to_the_mean_of_their_merged_weights(
     torch.testing.assert_close(weights[2][name], (weights[0][name] + weights[1][name]) / 2)
     clf = TransformerClassifier.load(str(tmp_path / "soup"), threads=1, dtype="float32")
     assert len(clf.predict(["is it real leather?", "scam"])) == 2
+
+
+def test_a_soup_gets_thresholds_tuned_on_dev_like_a_run(
+    tiny_run: tuple[FinetuneArgs, list[str]], tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    args, _ = tiny_run
+    seeds = [
+        replace(args, out=tmp_path / f"seed{s}", init=args.out, epochs=1, seed=s) for s in (1, 2)
+    ]
+    for a in seeds:
+        run(a, log=lambda _: None)
+    out = tmp_path / "soup"
+    rc = soup_main(
+        [str(a.out) for a in seeds] + ["--out", str(out), "--data", str(args.data), "--seed", "5"]
+    )
+    assert rc == 0
+    config = load_heads(out).config
+    assert config.metrics["dev_seed"] == 5 and 0 < config.metrics["dev_score"] <= 1
+    assert set(config.metrics["dev"]) >= {"commerce_dev"}
+    assert all(0 < config.thresholds[h] < 1 for h in ("question", "distrust"))
+    assert set(config.training["soup"]) == {"seed1", "seed2"}

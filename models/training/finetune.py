@@ -415,7 +415,7 @@ def train_loop(
             running += float(loss.item())
             last = bi == len(batches) or step == total_steps
             if bi % eval_every == 0 or last:
-                entry, thresholds = _evaluate(
+                entry, thresholds = score_on_dev(
                     model, heads, labels, dev_idx, dev_seqs, pad_id, device, weights
                 )
                 entry.update(epoch=epoch, step=step, loss=round(running / bi, 4))
@@ -446,7 +446,7 @@ def total_loss(losses: Mapping[str, Any], loss_weights: Mapping[str, float]) -> 
     return sum(v * loss_weights.get(h, 1.0) for h, v in losses.items())
 
 
-def _evaluate(
+def score_on_dev(
     model: Any,
     heads: Any,
     labels: LabelSet,

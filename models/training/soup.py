@@ -1,6 +1,6 @@
 """Average fine-tuned runs that share a starting point into one model (a uniform model soup).
 
-    python -m streamwatch.models.training.soup --out DIR RUN RUN [RUN ...] [--install]
+    python -m streamwatch.models.training.soup --out DIR RUN RUN [RUN ...] [--data DATA] [--install]
 
 Runs continued from one model with different seeds (``finetune --init M --seed S``) end near
 each other; their average keeps what they learned in common and evens out what one seed's noise
@@ -11,8 +11,11 @@ The average is exact for the adapters: the mean of ``n`` low-rank updates ``B_i 
 update ``[B_1 ... B_n] / n @ [A_1; ...; A_n]`` of rank ``n * r``, so the soup is one adapter of
 rank ``n * r`` with alpha ``n * alpha`` (the same ``alpha / r`` scale). Merged into the weights
 at load, it runs exactly as fast as each run. Layer norms, position embeddings and the heads are
-averaged element-wise; the question and distrust thresholds are the mean of the runs' (each
-tuned on gold dev labels). Nothing is tuned on the soup itself.
+averaged element-wise, and the question and distrust thresholds are the mean of the runs'. An
+average of weights is not an average of outputs, so ``--data`` (a ``build_dataset`` folder)
+tunes the two thresholds for the soup instead, on the same gold dev rows and row weights as
+``finetune --seed SEED`` tunes a run's, and records that dev score in ``heads.json``. Nothing
+else is tuned.
 """
 
 from __future__ import annotations
@@ -28,7 +31,17 @@ import torch
 from streamwatch.errors import ModelError, StreamwatchError
 from streamwatch.models.heads import MultiHead, load_heads, save_heads
 from streamwatch.models.lora import load_adapter, save_adapter
-from streamwatch.models.training.finetune import ADAPTER_FILE, install
+from streamwatch.models.training.finetune import (
+    ADAPTER_FILE,
+    FinetuneArgs,
+    dev_rows,
+    install,
+    load_adapter_into,
+    load_trainable_encoder,
+    resolve_init,
+    score_on_dev,
+)
+from streamwatch.models.training.train_heads import read_dataset, row_weights, training_sources
 
 Adapter = tuple[dict[str, torch.Tensor], int, float]
 """Adapter tensors, rank and alpha, as :func:`~streamwatch.models.lora.load_adapter` reads them."""
@@ -92,6 +105,33 @@ def average_heads(heads: Sequence[MultiHead], names: Sequence[str]) -> MultiHead
     return model
 
 
+def tune_on_dev(model_dir: Path, data: Path, seed: int = 13, threads: int | None = None) -> None:
+    """Tune the binary thresholds of ``model_dir`` on the gold dev rows of ``data`` (the rows and
+    row weights ``finetune --seed SEED`` scores on) and record that dev score in its heads.json."""
+    import numpy as np
+
+    args, heads, adapter = resolve_init(
+        FinetuneArgs(data=data, out=model_dir, init=model_dir, seed=seed, threads=threads)
+    )
+    assert heads is not None and adapter is not None  # resolve_init refuses a model without
+    labels = read_dataset(data, ("train", "dev"))
+    labels = labels.from_sources(training_sources(args.train_sources, labels.sources))
+    encoder, model, device = load_trainable_encoder(args)
+    load_adapter_into(model, adapter)
+    dev_idx = dev_rows(labels, args.dev_rows, args.seed)
+    if len(dev_idx) == 0:
+        raise ModelError(f"no dev rows in {data} to tune the thresholds on")
+    texts = [labels.texts[int(i)] for i in dev_idx]
+    dev_seqs = [np.asarray(ids, dtype=np.int64) for ids in encoder.tokenize(texts)]
+    weights = row_weights(labels, args)
+    entry, thresholds = score_on_dev(
+        model, heads, labels, dev_idx, dev_seqs, encoder.pad_id, device, weights
+    )
+    heads.config.thresholds = {k: round(float(v), 4) for k, v in thresholds.items()}
+    heads.config.metrics = {"dev_score": entry["dev"], "dev": entry["parts"], "dev_seed": seed}
+    save_heads(heads, model_dir)
+
+
 def soup(runs: Sequence[Path], out: Path) -> None:
     """Write the soup of the model directories ``runs`` into ``out`` (a model spec directory)."""
     heads = [load_heads(run) for run in runs]
@@ -117,6 +157,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("runs", nargs="+", type=Path, help="model directories written by finetune")
     p.add_argument("--out", type=Path, required=True, help="directory to write the soup into")
     p.add_argument(
+        "--data", type=Path, help="build_dataset folder: tune the thresholds on its dev rows"
+    )
+    p.add_argument("--seed", type=int, default=13, help="seed of the dev sample (as finetune's)")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
         "--install", action="store_true", help="copy the soup into the package's models/"
     )
     return p.parse_args(argv)
@@ -127,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         soup(args.runs, args.out)
         print(f"wrote the soup of {len(args.runs)} runs to {args.out}")
+        if args.data is not None:
+            tune_on_dev(args.out, args.data, args.seed, args.threads)
+            thresholds = load_heads(args.out).config.thresholds
+            print(f"thresholds tuned on the dev rows of {args.data}: {thresholds}")
         if args.install:
             from streamwatch.models.heads import shipped_heads_dir
 
