@@ -315,18 +315,26 @@ def test_a_shouting_run_trains_on_upper_cased_rows_and_records_the_chance(
     assert parse_args(["--data", ".", "--out", ".", "--shout", "0.1"])[0].shout == 0.1
 
 
-def test_a_soup_of_two_seeds_loads_to_the_mean_of_their_merged_weights(
-    tiny_run: tuple[FinetuneArgs, list[str]], tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def two_seeds(
+    tiny_run: tuple[FinetuneArgs, list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> list[Path]:
+    """Two one-epoch continuations of the tiny run with other seeds: what a soup averages."""
     from dataclasses import replace
 
     args, _ = tiny_run
-    seeds = [
-        replace(args, out=tmp_path / f"seed{s}", init=args.out, epochs=1, seed=s) for s in (1, 2)
-    ]
-    for a in seeds:
+    tmp = tmp_path_factory.mktemp("seeds")
+    runs = [replace(args, out=tmp / f"seed{s}", init=args.out, epochs=1, seed=s) for s in (1, 2)]
+    for a in runs:
         run(a, log=lambda _: None)
-    soup([a.out for a in seeds], tmp_path / "soup")
+    return [a.out for a in runs]
+
+
+def test_a_soup_of_two_seeds_loads_to_the_mean_of_their_merged_weights(
+    tiny_run: tuple[FinetuneArgs, list[str]], two_seeds: list[Path], tmp_path: Path
+) -> None:
+    args, _ = tiny_run
+    soup(two_seeds, tmp_path / "soup")
     _, r, alpha = load_adapter(tmp_path / "soup" / ADAPTER_FILE)
     assert (r, alpha) == (2 * args.r, 2 * args.alpha)
     weights = [
@@ -335,7 +343,7 @@ def test_a_soup_of_two_seeds_loads_to_the_mean_of_their_merged_weights(
                 str(d), threads=1, dtype="float32"
             ).encoder.model.named_parameters()
         )
-        for d in (seeds[0].out, seeds[1].out, tmp_path / "soup")
+        for d in (*two_seeds, tmp_path / "soup")
     ]
     name = next(n for n in weights[2] if n.endswith("attention.self.query.weight"))
     assert not torch.equal(weights[0][name], weights[1][name])
@@ -345,19 +353,12 @@ def test_a_soup_of_two_seeds_loads_to_the_mean_of_their_merged_weights(
 
 
 def test_a_soup_gets_thresholds_tuned_on_dev_like_a_run(
-    tiny_run: tuple[FinetuneArgs, list[str]], tmp_path: Path
+    tiny_run: tuple[FinetuneArgs, list[str]], two_seeds: list[Path], tmp_path: Path
 ) -> None:
-    from dataclasses import replace
-
     args, _ = tiny_run
-    seeds = [
-        replace(args, out=tmp_path / f"seed{s}", init=args.out, epochs=1, seed=s) for s in (1, 2)
-    ]
-    for a in seeds:
-        run(a, log=lambda _: None)
     out = tmp_path / "soup"
     rc = soup_main(
-        [str(a.out) for a in seeds] + ["--out", str(out), "--data", str(args.data), "--seed", "5"]
+        [str(d) for d in two_seeds] + ["--out", str(out), "--data", str(args.data), "--seed", "5"]
     )
     assert rc == 0
     config = load_heads(out).config

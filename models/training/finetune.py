@@ -584,6 +584,14 @@ def install(model_dir: Path, package_dir: Path) -> None:
         shutil.copyfile(model_dir / name, package_dir / name)
 
 
+def install_shipped(model_dir: Path, log: Callable[[str], None] = print) -> None:
+    """:func:`install` ``model_dir`` as the package's shipped model, and say so."""
+    from streamwatch.models.heads import shipped_heads_dir
+
+    install(model_dir, shipped_heads_dir())
+    log(f"installed {model_dir} into {shipped_heads_dir()}")
+
+
 def run(args: FinetuneArgs, log: Callable[[str], None] = print) -> FinetuneResult:
     import torch
 
@@ -688,10 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, do_install = parse_args(argv)
         run(args)
         if do_install:
-            from streamwatch.models.heads import shipped_heads_dir
-
-            install(args.out, shipped_heads_dir())
-            print(f"installed {args.out} into {shipped_heads_dir()}")
+            install_shipped(args.out)
     except StreamwatchError as exc:
         print(f"error: {exc.title}: {exc}", file=sys.stderr)
         return exc.exit_code

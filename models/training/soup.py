@@ -35,7 +35,7 @@ from streamwatch.models.training.finetune import (
     ADAPTER_FILE,
     FinetuneArgs,
     dev_rows,
-    install,
+    install_shipped,
     load_adapter_into,
     load_trainable_encoder,
     resolve_init,
@@ -177,10 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             thresholds = load_heads(args.out).config.thresholds
             print(f"thresholds tuned on the dev rows of {args.data}: {thresholds}")
         if args.install:
-            from streamwatch.models.heads import shipped_heads_dir
-
-            install(args.out, shipped_heads_dir())
-            print(f"installed {args.out} into {shipped_heads_dir()}")
+            install_shipped(args.out)
     except StreamwatchError as exc:
         print(f"error: {exc.title}: {exc}", file=sys.stderr)
         return exc.exit_code
