@@ -87,3 +87,13 @@ def test_the_command_says_what_is_wrong_with_a_run(
     assert rc != 0
     assert "cannot read classifier heads" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_without_dev_rows_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    rc = main(["a", "b", "--out", str(out), "--data", str(tmp_path)])
+    assert rc != 0
+    assert "holds no dev.jsonl" in capsys.readouterr().err
+    assert not out.exists()

@@ -170,6 +170,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        if args.data is not None and not (args.data / "dev.jsonl").is_file():
+            raise ModelError(f"{args.data} holds no dev.jsonl: name a build_dataset folder")
         soup(args.runs, args.out)
         print(f"wrote the soup of {len(args.runs)} runs to {args.out}")
         if args.data is not None:
