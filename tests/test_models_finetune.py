@@ -353,7 +353,10 @@ def test_a_soup_of_two_seeds_loads_to_the_mean_of_their_merged_weights(
 
 
 def test_a_soup_gets_thresholds_tuned_on_dev_like_a_run(
-    tiny_run: tuple[FinetuneArgs, list[str]], two_seeds: list[Path], tmp_path: Path
+    tiny_run: tuple[FinetuneArgs, list[str]],
+    two_seeds: list[Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     args, _ = tiny_run
     out = tmp_path / "soup"
@@ -365,4 +368,7 @@ def test_a_soup_gets_thresholds_tuned_on_dev_like_a_run(
     assert config.metrics["dev_seed"] == 5 and 0 < config.metrics["dev_score"] <= 1
     assert set(config.metrics["dev"]) >= {"commerce_dev"}
     assert all(0 < config.thresholds[h] < 1 for h in ("question", "distrust"))
-    assert set(config.training["soup"]) == {"seed1", "seed2"}
+    assert [r["run"] for r in config.training["soup"]] == ["seed1", "seed2"]
+    assert any(
+        line.startswith("skipped 2 bad rows") for line in capsys.readouterr().out.splitlines()
+    )

@@ -65,10 +65,15 @@ def _heads(seed: int, question: float, distrust: float, hidden: int = 16) -> Mul
 def test_heads_and_thresholds_are_averaged_and_each_runs_record_kept() -> None:
     a, b = _heads(1, 0.4, 0.6), _heads(2, 0.5, 0.7)
     soup = average_heads([a, b], ["s1", "s2"])
+    assert [r["run"] for r in average_heads([a, b], ["run", "run"]).config.training["soup"]] == [
+        "run",
+        "run",
+    ]  # two runs in folders of the same name both keep their record
     assert soup.config.thresholds == {"question": 0.45, "distrust": 0.65}
     for key, value in soup.state_dict().items():
         torch.testing.assert_close(value, (a.state_dict()[key] + b.state_dict()[key]) / 2)
-    assert soup.config.training["soup"]["s2"] == {
+    assert soup.config.training["soup"][1] == {
+        "run": "s2",
         "training": {"finetune": {"seed": 2}},
         "metrics": {"dev_score": 0.7},
     }

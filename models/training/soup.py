@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -74,8 +75,8 @@ def average_adapters(adapters: Sequence[Adapter]) -> Adapter:
 
 
 def average_heads(heads: Sequence[MultiHead], names: Sequence[str]) -> MultiHead:
-    """Heads with the mean weights and thresholds of ``heads``; the runs' own training records
-    and dev metrics are kept, under their ``names``, in the soup's ``heads.json``."""
+    """Heads with the mean weights and thresholds of ``heads``; each run's name, training record
+    and dev metrics are kept, in order, in the soup's ``heads.json``."""
     config = heads[0].config
     for other in heads[1:]:
         differ = [k for k in SAME_CONFIG if getattr(other.config, k) != getattr(config, k)]
@@ -89,10 +90,10 @@ def average_heads(heads: Sequence[MultiHead], names: Sequence[str]) -> MultiHead
         config,
         thresholds=thresholds,
         training={
-            "soup": {
-                name: {"training": h.config.training, "metrics": h.config.metrics}
+            "soup": [
+                {"run": name, "training": h.config.training, "metrics": h.config.metrics}
                 for name, h in zip(names, heads, strict=True)
-            }
+            ]
         },
         metrics={},
     )
@@ -105,7 +106,13 @@ def average_heads(heads: Sequence[MultiHead], names: Sequence[str]) -> MultiHead
     return model
 
 
-def tune_on_dev(model_dir: Path, data: Path, seed: int = 13, threads: int | None = None) -> None:
+def tune_on_dev(
+    model_dir: Path,
+    data: Path,
+    seed: int = 13,
+    threads: int | None = None,
+    log: Callable[[str], None] = print,
+) -> None:
     """Tune the binary thresholds of ``model_dir`` on the gold dev rows of ``data`` (the rows and
     row weights ``finetune --seed SEED`` scores on) and record that dev score in its heads.json."""
     import numpy as np
@@ -114,7 +121,11 @@ def tune_on_dev(model_dir: Path, data: Path, seed: int = 13, threads: int | None
         FinetuneArgs(data=data, out=model_dir, init=model_dir, seed=seed, threads=threads)
     )
     assert heads is not None and adapter is not None  # resolve_init refuses a model without
-    labels = read_dataset(data, ("train", "dev"))
+    skips: Counter[str] = Counter()
+    # train rows too: finetune's dev sample is drawn from the row order of both splits
+    labels = read_dataset(data, ("train", "dev"), skips)
+    if skips:
+        log(f"skipped {sum(skips.values())} bad rows: {dict(skips.most_common(5))}")
     labels = labels.from_sources(training_sources(args.train_sources, labels.sources))
     encoder, model, device = load_trainable_encoder(args)
     load_adapter_into(model, adapter)
