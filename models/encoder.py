@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from streamwatch.errors import ModelError
 from streamwatch.models.batching import plan_batches
-from streamwatch.text import visible_line
+from streamwatch.text import unshout, visible_line
 
 if TYPE_CHECKING:
     import torch
@@ -97,6 +97,10 @@ class EncoderOptions:
     """Keep only the first N transformer layers (None: all); heads must be trained for it."""
     compact: bool = True
     """Keep the converted encoder's word embeddings 4-bit in memory (exact; ~330 MB less RSS)."""
+    lowercase_shouted: bool = False
+    """Lower-case shouted texts before tokenizing (:func:`streamwatch.text.unshout`): a cased
+    encoder reads capitals as rare pieces, so "РАЗВОД" can mean nothing where "развод" means
+    "scam". Set from the heads' config (:attr:`HeadsConfig.lowercase_shouted`)."""
 
     def __post_init__(self) -> None:
         if not 4 <= self.max_length <= 8192:
@@ -296,6 +300,8 @@ def _fingerprint(name: str, options: EncoderOptions, dtype: str = "float32") -> 
         h.update(f"layers={options.layers}".encode())
     if options.adapter is not None:
         h.update(hashlib.sha256(options.adapter.read_bytes()).digest())
+    if options.lowercase_shouted:
+        h.update(b"lowercase_shouted")
     return "emb-" + h.hexdigest()[:20]
 
 
@@ -380,9 +386,17 @@ class Encoder:
 
     # ----------------------------------------------------------------------------------------
 
-    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids (specials included, truncated) of ``prefix + text`` for each text."""
-        inputs = [self.options.prefix + prepare_text(t, self.max_chars) for t in texts]
+    def tokenize(
+        self, texts: Sequence[str], *, lowercase_shouted: bool | None = None
+    ) -> list[list[int]]:
+        """Token ids (specials included, truncated) of ``prefix + text`` for each text, shouted
+        texts lower-cased when ``lowercase_shouted`` (default: the encoder's option) says so."""
+        if lowercase_shouted is None:
+            lowercase_shouted = self.options.lowercase_shouted
+        prepared = [prepare_text(t, self.max_chars) for t in texts]
+        if lowercase_shouted:
+            prepared = [unshout(t) for t in prepared]
+        inputs = [self.options.prefix + t for t in prepared]
         if self._backend is not None:
             encodings = self._backend.encode_batch(inputs, add_special_tokens=True)
             out = []

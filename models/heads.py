@@ -73,6 +73,8 @@ class HeadsConfig:
     """Use only the first N transformer layers of the encoder (None: all)."""
     adapter: str | None = None
     """File name (next to heads.json) of a LoRA adapter merged into the encoder, if any."""
+    lowercase_shouted: bool = False
+    """Lower-case shouted texts ("IS THIS REAL", "РАЗВОД") before the encoder reads them."""
     version: int = FORMAT_VERSION
     training: dict[str, Any] = field(default_factory=dict)
     """Data, seed and hyper-parameters of the run that produced the heads."""
@@ -95,6 +97,8 @@ class HeadsConfig:
             raise ModelError("unknown topic label in heads config")
         if self.encoder_layers is not None and self.encoder_layers < 1:
             raise ModelError("encoder_layers must be >= 1")
+        if not isinstance(self.lowercase_shouted, bool):
+            raise ModelError("lowercase_shouted must be true or false")
         for head in BINARY_HEADS:
             t = self.thresholds.get(head)
             if t is None or not 0.0 < t < 1.0:

@@ -52,6 +52,7 @@ from streamwatch.models.heads import (
     QUESTION,
     SENTIMENT,
     TOPIC,
+    HeadsConfig,
     MultiHead,
     load_heads,
     predict_probabilities,
@@ -139,9 +140,10 @@ class TransformerClassifier:
             cache_root=cache_root,
             adapter=adapter,
             layers=config.encoder_layers,
+            lowercase_shouted=config.lowercase_shouted,
         )
         encoder = Encoder.load(options)
-        digest = hashlib.sha256((heads_dir / HEADS_WEIGHTS_FILE).read_bytes()).hexdigest()[:8]
+        digest = model_digest(heads_dir, config, adapter)
         base = NAME if is_default_spec(encoder_spec) else f"heads@{encoder.name}"
         return cls(
             encoder,
@@ -268,6 +270,25 @@ def resolve_spec(spec: str | None) -> tuple[Path, str | None]:
         f"streamwatch.models.training.train_heads --encoder {spec} --data DATA --out DIR` and "
         f"pass DIR as the model"
     )
+
+
+def model_digest(heads_dir: Path, config: HeadsConfig, adapter: Path | None) -> str:
+    """Eight hex digits that change with anything that changes the model's answers: the heads'
+    and adapter's weights, the thresholds and how text is read. Part of the classifier's name,
+    which every recorded session keeps."""
+    h = hashlib.sha256((heads_dir / HEADS_WEIGHTS_FILE).read_bytes())
+    if adapter is not None:
+        h.update(adapter.read_bytes())
+    reading = {
+        "thresholds": config.thresholds,
+        "encoder": config.encoder,
+        "max_length": config.max_length,
+        "prefix": config.prefix,
+        "encoder_layers": config.encoder_layers,
+        "lowercase_shouted": config.lowercase_shouted,
+    }
+    h.update(json.dumps(reading, sort_keys=True).encode())
+    return h.hexdigest()[:8]
 
 
 def _heads_folder(path: Path) -> tuple[Path, str | None]:

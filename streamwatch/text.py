@@ -39,6 +39,26 @@ def visible_line(text: str) -> str:
     return _SPACE.sub(" ", blank_controls(strip_terminal_escapes(text))).strip()
 
 
+SHOUT_MIN_LETTERS = 4
+"""Fewest cased letters a text needs to count as shouted ("OK" and "GG" are not shouting)."""
+
+
+def is_shouted(text: str) -> bool:
+    """Whether ``text`` is written in capitals: at least :data:`SHOUT_MIN_LETTERS` cased letters,
+    none of them lower case (``"IS THIS REAL?? 😡"``, ``"РАЗВОД"``; not ``"iPhone PRO"``)."""
+    upper = 0
+    for ch in text:
+        if ch.islower():
+            return False
+        upper += ch.isupper()
+    return upper >= SHOUT_MIN_LETTERS
+
+
+def unshout(text: str) -> str:
+    """``text`` lower-cased if it is shouted (see :func:`is_shouted`), else unchanged."""
+    return text.lower() if is_shouted(text) else text
+
+
 def normalize(text: str) -> str:
     """NFKC, casefold, letters/digits/CJK only, runs of 3+ same chars cut to 2, single spaces.
 

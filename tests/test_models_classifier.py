@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from streamwatch.errors import ConfigError, ModelError
@@ -62,6 +64,31 @@ def test_terminal_escapes_and_controls_are_not_read_as_words(clf: TransformerCla
     assert clf.cache_info().misses == 1
     bell = clf.predict(["price\x07pls", "price pls"])
     assert bell[0] is bell[1]
+
+
+def test_a_model_that_lowercases_shouted_text_reads_it_as_typed_and_is_named_apart(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    folding = tmp_path / "folding"
+    shutil.copytree(model_dir, folding)
+    config = json.loads((folding / "heads.json").read_text())
+    config["lowercase_shouted"] = True
+    (folding / "heads.json").write_text(json.dumps(config))
+    plain = TransformerClassifier.load(str(model_dir), dtype="float32")
+    lowering = TransformerClassifier.load(str(folding), dtype="float32")
+    shout, typed = "IS THIS REAL LEATHER", "is this real leather"
+    assert not np.allclose(plain.embed([shout]), plain.embed([typed]))
+    assert np.array_equal(lowering.embed([shout]), lowering.embed([typed]))
+    a, b = lowering.predict([shout, typed])
+    assert (a.distrust_score, a.sentiment_scores, a.topic) == (
+        b.distrust_score,
+        b.sentiment_scores,
+        b.topic,
+    )
+    assert lowering.name != plain.name  # recorded sessions tell the two apart
+    config["thresholds"]["distrust"] = 0.25
+    (folding / "heads.json").write_text(json.dumps(config))
+    assert TransformerClassifier.load(str(folding)).name != lowering.name
 
 
 def test_cache_is_bounded_lru(model_dir: Path) -> None:

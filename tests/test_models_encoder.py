@@ -24,6 +24,7 @@ from streamwatch.models.lora import (
     merge_adapter,
     save_adapter,
 )
+from streamwatch.text import is_shouted, unshout
 from tests.models_support import HIDDEN, tiny_converted, write_local_bert
 
 
@@ -158,6 +159,38 @@ def test_special_guard_regex() -> None:
     assert pattern is not None
     assert [m.start() for m in re.finditer(pattern, "a<s>b</s>[CLS] <t>")] == [1, 5, 9]
     assert special_guard_regex(["x"]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "shouted"),
+    [
+        ("IS THIS REAL LEATHER?? 😡", True),
+        ("РАЗВОД", True),
+        ("SCAM", True),
+        ("真的吗 FAKE", True),
+        ("OK", False),  # too few letters to be shouting
+        ("GG!!", False),
+        ("真的吗 AAA", False),
+        ("iPhone PRO MAX", False),
+        ("scam", False),
+        ("尺码偏大吗", False),
+        ("", False),
+    ],
+)
+def test_shouted_text_is_capitals_only_with_at_least_four_letters(text: str, shouted: bool) -> None:
+    assert is_shouted(text) is shouted
+    assert unshout(text) == (text.lower() if shouted else text)
+
+
+def test_shouted_text_is_read_lower_cased_only_when_asked(converted: Path) -> None:
+    plain = Encoder.load(EncoderOptions(spec=str(converted)))
+    folding = Encoder.load(EncoderOptions(spec=str(converted), lowercase_shouted=True))
+    shout, typed = "IS THIS REAL LEATHER", "is this real leather"
+    assert plain.tokenize([shout]) != plain.tokenize([typed])
+    assert folding.tokenize([shout, "Is this REAL"]) == plain.tokenize([typed, "Is this REAL"])
+    assert folding.tokenize([shout], lowercase_shouted=False) == plain.tokenize([shout])
+    assert np.array_equal(folding.embed([shout]), plain.embed([typed]))
+    assert folding.fingerprint != plain.fingerprint  # on-disk embedding caches stay apart
 
 
 def test_compact_loading_is_exact(converted: Path) -> None:

@@ -34,6 +34,7 @@ from streamwatch.models.training.soup import main as soup_main
 from streamwatch.models.training.soup import soup
 from streamwatch.models.training.train_heads import LabelSet, read_dataset, training_sources
 from streamwatch.models.transformer_classifier import TransformerClassifier
+from streamwatch.text import unshout
 from tests.models_support import tiny_converted
 
 
@@ -271,9 +272,14 @@ def test_loss_weights_multiply_single_heads(tmp_path: Path) -> None:
 
 
 class _UpperTokenizer:
-    """Token ids that tell upper from lower case: one id per character."""
+    """Token ids that tell upper from lower case: one id per character; like an encoder of a
+    ``lowercase_shouted`` model, it lower-cases shouted text unless told not to."""
 
-    def tokenize(self, texts: list[str]) -> list[list[int]]:
+    def tokenize(
+        self, texts: list[str], *, lowercase_shouted: bool | None = None
+    ) -> list[list[int]]:
+        if lowercase_shouted is not False:
+            texts = [unshout(t) for t in texts]
         return [[ord(c) for c in t] for t in texts]
 
 
@@ -315,6 +321,30 @@ def test_a_shouting_run_trains_on_upper_cased_rows_and_records_the_chance(
     assert parse_args(["--data", ".", "--out", ".", "--shout", "0.1"])[0].shout == 0.1
 
 
+def test_lowercasing_shouted_text_is_written_into_the_model_and_kept_by_continuations(
+    tiny_run: tuple[FinetuneArgs, list[str]], tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    args, _ = tiny_run
+    folding = replace(args, out=tmp_path / "fold", lowercase_shouted=True, epochs=1)
+    run(folding, log=lambda _: None)
+    assert load_heads(folding.out).config.lowercase_shouted
+    assert not load_heads(args.out).config.lowercase_shouted
+    resumed, _, _ = resolve_init(FinetuneArgs(data=args.data, out=tmp_path, init=folding.out))
+    assert resumed.lowercase_shouted
+    encoder, _, _ = load_trainable_encoder(resumed)
+    shout, typed_text = "IS THIS REAL LEATHER", "is this real leather"
+    assert encoder.tokenize([shout]) == encoder.tokenize([typed_text])
+    assert encoder.tokenize([shout], lowercase_shouted=False) != encoder.tokenize([typed_text])
+    clf = TransformerClassifier.load(str(folding.out), threads=1, dtype="float32")
+    shouted, typed = clf.predict([shout, typed_text])
+    assert shouted.distrust_score == typed.distrust_score
+    assert shouted.sentiment_scores == typed.sentiment_scores
+    flags = ["--data", ".", "--out", ".", "--lowercase-shouted"]
+    assert parse_args(flags)[0].lowercase_shouted
+
+
 @pytest.fixture(scope="module")
 def two_seeds(
     tiny_run: tuple[FinetuneArgs, list[str]], tmp_path_factory: pytest.TempPathFactory
@@ -350,6 +380,16 @@ def test_a_soup_of_two_seeds_loads_to_the_mean_of_their_merged_weights(
     torch.testing.assert_close(weights[2][name], (weights[0][name] + weights[1][name]) / 2)
     clf = TransformerClassifier.load(str(tmp_path / "soup"), threads=1, dtype="float32")
     assert len(clf.predict(["is it real leather?", "scam"])) == 2
+
+
+def test_a_soup_can_be_told_to_read_shouted_text_lower_cased(
+    two_seeds: list[Path], tmp_path: Path
+) -> None:
+    runs = [str(d) for d in two_seeds]
+    assert soup_main([*runs, "--out", str(tmp_path / "as_runs")]) == 0
+    assert soup_main([*runs, "--out", str(tmp_path / "lower"), "--lowercase-shouted"]) == 0
+    assert not load_heads(tmp_path / "as_runs").config.lowercase_shouted
+    assert load_heads(tmp_path / "lower").config.lowercase_shouted
 
 
 def test_a_soup_gets_thresholds_tuned_on_dev_like_a_run(

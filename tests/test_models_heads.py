@@ -91,6 +91,14 @@ def test_save_and_load_round_trip_without_pickles(tmp_path: Path) -> None:
     np.testing.assert_allclose(a[SENTIMENT].sum(axis=1), 1.0, rtol=1e-5)
 
 
+def test_a_config_written_before_shouted_text_was_lower_cased_still_loads(tmp_path: Path) -> None:
+    save_heads(_model(), tmp_path)
+    data = json.loads((tmp_path / HEADS_CONFIG_FILE).read_text())
+    del data["lowercase_shouted"]
+    (tmp_path / HEADS_CONFIG_FILE).write_text(json.dumps(data))
+    assert load_heads(tmp_path).config.lowercase_shouted is False
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -98,6 +106,7 @@ def test_save_and_load_round_trip_without_pickles(tmp_path: Path) -> None:
         {"labels": {QUESTION: ["no", "yes"]}},
         {"unknown_key": 1},
         {"version": 99},
+        {"lowercase_shouted": "yes"},
     ],
 )
 def test_bad_heads_config_is_a_model_error(tmp_path: Path, change: dict[str, object]) -> None:

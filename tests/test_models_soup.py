@@ -85,6 +85,16 @@ def test_heads_of_another_shape_cannot_be_averaged() -> None:
         average_heads([_heads(1, 0.4, 0.6), _heads(2, 0.5, 0.7, hidden=32)], ["a", "b"])
 
 
+def test_runs_that_read_shouted_text_differently_cannot_be_averaged() -> None:
+    folding = _heads(2, 0.5, 0.7)
+    folding.config.lowercase_shouted = True
+    with pytest.raises(ModelError, match="differ in lowercase_shouted"):
+        average_heads([_heads(1, 0.4, 0.6), folding], ["a", "b"])
+    folding_too = _heads(3, 0.5, 0.7)
+    folding_too.config.lowercase_shouted = True
+    assert average_heads([folding, folding_too], ["b", "c"]).config.lowercase_shouted
+
+
 def test_the_command_says_what_is_wrong_with_a_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -110,6 +110,9 @@ class FinetuneArgs:
     """Chance that a training row is seen upper-cased at a step (same labels): teaches the
     cased encoder that "РАЗВОД" means what "развод" does. Rows without cased letters are
     always seen as written; dev rows are never changed."""
+    lowercase_shouted: bool = False
+    """Lower-case shouted texts before tokenizing, in training and in the model it writes
+    (:attr:`HeadsConfig.lowercase_shouted`); with ``init``, that model's setting is kept."""
     bf16: bool = True
     """Mixed precision (bf16 autocast) on CUDA and on CPUs with native bf16: ~1.4x faster on
     two such cores; the weights and the dev scoring stay fp32."""
@@ -201,10 +204,13 @@ def tensor_batch(
 
 
 def shouted_sequences(encoder: Any, texts: Sequence[str]) -> list[npt.NDArray[np.int64] | None]:
-    """Token ids of each text upper-cased, or None where upper-casing changes nothing."""
+    """Token ids of each text upper-cased, or None where upper-casing changes nothing. They are
+    the capitals as written even where the encoder lower-cases shouted text: a model that does
+    still meets capitals in mixed-case text ("SCAM lol")."""
     changed = [i for i, t in enumerate(texts) if t.upper() != t]
     out: list[npt.NDArray[np.int64] | None] = [None] * len(texts)
-    for i, ids in zip(changed, encoder.tokenize([texts[i].upper() for i in changed]), strict=True):
+    upper = encoder.tokenize([texts[i].upper() for i in changed], lowercase_shouted=False)
+    for i, ids in zip(changed, upper, strict=True):
         out[i] = np.asarray(ids, dtype=np.int64)
     return out
 
@@ -307,6 +313,7 @@ def build_heads_config(args: FinetuneArgs, dim: int) -> HeadsConfig:
         prefix=args.prefix,
         encoder_layers=args.layers,
         adapter=ADAPTER_FILE,
+        lowercase_shouted=args.lowercase_shouted,
     )
 
 
@@ -503,6 +510,7 @@ def resolve_init(args: FinetuneArgs) -> tuple[FinetuneArgs, Any, dict[str, Any] 
         r=r,
         alpha=alpha,
         hidden=config.hidden,
+        lowercase_shouted=config.lowercase_shouted,
     )
     fresh = MultiHead(replace(config, dropout=args.head_dropout))
     fresh.load_state_dict(heads.state_dict())
@@ -524,6 +532,7 @@ def load_trainable_encoder(args: FinetuneArgs) -> tuple[Any, Any, str]:
             device="cpu",
             dtype="float32",
             threads=args.threads,
+            lowercase_shouted=args.lowercase_shouted,
         )
     )
     model = encoder.model
@@ -663,6 +672,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[FinetuneArgs, bool]:
         help="multiply one head's loss by W (repeatable; e.g. distrust=1.5)",
     )
     p.add_argument("--prefix", default=defaults.prefix)
+    p.add_argument(
+        "--lowercase-shouted",
+        action="store_true",
+        help="lower-case shouted texts before the encoder reads them (kept from --init)",
+    )
     p.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in fp32 only")
     p.add_argument(
         "--train-sources",

@@ -15,7 +15,8 @@ averaged element-wise, and the question and distrust thresholds are the mean of 
 average of weights is not an average of outputs, so ``--data`` (a ``build_dataset`` folder)
 tunes the two thresholds for the soup instead, on the same gold dev rows and row weights as
 ``finetune --seed SEED`` tunes a run's, and records that dev score in ``heads.json``. Nothing
-else is tuned.
+else is tuned. ``--lowercase-shouted`` makes the soup read shouted text lower-cased (see
+:attr:`~streamwatch.models.heads.HeadsConfig.lowercase_shouted`), as the shipped model does.
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ from streamwatch.models.training.train_heads import read_dataset, row_weights, t
 Adapter = tuple[dict[str, torch.Tensor], int, float]
 """Adapter tensors, rank and alpha, as :func:`~streamwatch.models.lora.load_adapter` reads them."""
 
-SAME_CONFIG = ("dim", "encoder", "hidden", "labels", "max_length", "prefix", "encoder_layers")
+SAME_CONFIG = (
+    "dim", "encoder", "hidden", "labels", "max_length", "prefix", "encoder_layers",
+    "lowercase_shouted",
+)  # fmt: skip
 """Heads settings every run of a soup must share."""
 
 
@@ -143,8 +147,9 @@ def tune_on_dev(
     save_heads(heads, model_dir)
 
 
-def soup(runs: Sequence[Path], out: Path) -> None:
-    """Write the soup of the model directories ``runs`` into ``out`` (a model spec directory)."""
+def soup(runs: Sequence[Path], out: Path, *, lowercase_shouted: bool = False) -> None:
+    """Write the soup of the model directories ``runs`` into ``out`` (a model spec directory);
+    with ``lowercase_shouted`` it reads shouted text lower-cased, whatever the runs did."""
     heads = [load_heads(run) for run in runs]
     missing = [str(run) for run, h in zip(runs, heads, strict=True) if h.config.adapter is None]
     if missing:
@@ -155,6 +160,7 @@ def soup(runs: Sequence[Path], out: Path) -> None:
     state, r, alpha = average_adapters(adapters)
     model = average_heads(heads, [run.name for run in runs])
     model.config.adapter = ADAPTER_FILE
+    model.config.lowercase_shouted = model.config.lowercase_shouted or lowercase_shouted
     out.mkdir(parents=True, exist_ok=True)
     save_adapter(out / ADAPTER_FILE, state, r, alpha)
     save_heads(model, out)
@@ -170,6 +176,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--data", type=Path, help="build_dataset folder: tune the thresholds on its dev rows"
     )
+    p.add_argument(
+        "--lowercase-shouted",
+        action="store_true",
+        help="the soup reads shouted text lower-cased (set before --data tunes its thresholds)",
+    )
     p.add_argument("--seed", type=int, default=13, help="seed of the dev sample (as finetune's)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument(
@@ -183,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.data is not None and not (args.data / "dev.jsonl").is_file():
             raise ModelError(f"{args.data} holds no dev.jsonl: name a build_dataset folder")
-        soup(args.runs, args.out)
+        soup(args.runs, args.out, lowercase_shouted=args.lowercase_shouted)
         print(f"wrote the soup of {len(args.runs)} runs to {args.out}")
         if args.data is not None:
             tune_on_dev(args.out, args.data, args.seed, args.threads)
