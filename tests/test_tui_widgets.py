@@ -163,6 +163,9 @@ async def test_feed_marks_questions_distrust_and_host() -> None:
     host = render_message(
         chat(3, "we ship tomorrow", name="shop", role=Role.HOST, cls=classification(question=False))
     )
+    host_asking = render_message(  # the host's own lines raise no concern, so carry no marks
+        chat(6, "who wants it?", name="shop", role=Role.HOST, cls=classification(distrust=True))
+    )
     unclassified = render_message(chat(4, "hello", cls=None))
     paid = render_message(
         chat(
@@ -185,6 +188,9 @@ async def test_feed_marks_questions_distrust_and_host() -> None:
     assert "red" in styles_of(distrust, "this is fake")
     assert "bold black on yellow" in styles_of(host, " HOST ")
     assert "on grey23" in styles_of(host, "we ship tomorrow")
+    marks = slice(9, 11)  # after "HH:MM:SS "
+    assert (question.plain[marks], distrust.plain[marks]) == ("? ", " !")
+    assert host_asking.plain[marks] == "  "
     assert "dim" in styles_of(unclassified, "·")
     assert "$5.00" in paid.plain
 

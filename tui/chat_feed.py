@@ -53,6 +53,8 @@ def render_message(item: ClassifiedMessage, *, deleted: bool = False, source: bo
         line.append(" ")
     if c is None:
         line.append("· ", style="dim")
+    elif m.role is Role.HOST:  # the host's own lines raise no concern: no viewer marks
+        line.append("  ")
     else:
         line.append("?" if c.is_question else " ", style="bold cyan")
         line.append("!" if c.distrust else " ", style="bold red")
