@@ -19,6 +19,7 @@ from streamwatch.events import (
     InputSkipped,
     OutputEvent,
     PipelineStats,
+    Role,
     SourceState,
     SourceStatus,
 )
@@ -34,6 +35,8 @@ class ReportSink:
         self.out = out
         self.progress_every = progress_every
         self.questions = 0
+        """Viewers' questions and distrust (moderators count as viewers); the host's own lines
+        and system notices raise no concern, so they are not counted."""
         self.distrust = 0
         self.languages: Counter[str] = Counter()
         self.alerts: list[AlertEvent] = []
@@ -45,8 +48,9 @@ class ReportSink:
         for event in events:
             if isinstance(event, ClassifiedMessage) and event.classification is not None:
                 c = event.classification
-                self.questions += c.is_question
-                self.distrust += c.distrust
+                if event.message.role not in (Role.HOST, Role.SYSTEM):
+                    self.questions += c.is_question
+                    self.distrust += c.distrust
                 self.languages[c.lang] += 1
             elif isinstance(event, InputSkipped):
                 self.skipped += 1
@@ -107,7 +111,8 @@ def summary(stats: PipelineStats, engine: ConcernEngine, report: ReportSink, top
         f"messages: {stats.received} received, {stats.classified} classified,"
         f" {stats.unclassified} unclassified, {stats.skipped_invalid} rows skipped,"
         f" {stats.dropped_overload} dropped (overload)",
-        f"questions: {report.questions}   distrust: {report.distrust}   languages: {langs or '-'}",
+        f"viewers' questions: {report.questions}   distrust: {report.distrust}"
+        f"   languages: {langs or '-'}",
         f"concerns: {len(concerns)} ({len(open_)} open, {answered} answered)"
         f"   alerts: {len(report.alerts)}",
         f"throughput: {stats.rate_per_s:.0f} msg/s   latency p50 {stats.latency_p50_ms:.1f} ms"

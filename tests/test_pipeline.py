@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import AsyncIterator, Sequence
 
@@ -210,3 +211,24 @@ async def test_duration_stops_a_source_that_never_ends(duration: float) -> None:
     stats = await pipeline.run()
     assert time.monotonic() - started < duration + 1.0
     assert stats.received > 5 and len(sink.messages()) == stats.received
+
+
+async def test_the_run_summary_counts_viewers_questions_and_distrust_only() -> None:
+    from streamwatch.events import Role
+    from streamwatch.headless import ReportSink
+
+    from .tui_support import classification
+
+    both = classification(question=True, distrust=True)
+    report = ReportSink(io.StringIO())
+    await report.publish(
+        [
+            ClassifiedMessage(msg("is it fake?", mid="v"), both),
+            ClassifiedMessage(msg("real?", mid="m", role=Role.MODERATOR), both),
+            ClassifiedMessage(msg("link is up!", mid="h", role=Role.HOST), both),
+            ClassifiedMessage(msg("x joined", mid="s", role=Role.SYSTEM), both),
+            ClassifiedMessage(msg("unclassified?", mid="u"), None),
+        ]
+    )
+    assert (report.questions, report.distrust) == (2, 2)
+    assert report.languages["en"] == 4  # every classified line still shows its language
