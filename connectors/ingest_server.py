@@ -56,7 +56,7 @@ from streamwatch.connectors.fieldmap import (
 )
 from streamwatch.connectors.health import SourceHealth
 from streamwatch.connectors.sse_protocol import NdjsonLine, NdjsonSplitter
-from streamwatch.errors import ConfigError, ConnectorError, StreamwatchError
+from streamwatch.errors import ConfigError, ConnectorError, StreamwatchError, error_line
 from streamwatch.events import ChatMessage, InputSkipped, SourceEvent, SourceState, SourceStatus
 
 log = logging.getLogger(__name__)
@@ -576,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with open(args.output, "a", encoding="utf-8") as out:
                 asyncio.run(_serve(server, out, args.duration, err))
     except StreamwatchError as exc:
-        print(f"error: {exc.title}: {exc}", file=err)
+        print(error_line(exc), file=err)
         return exc.exit_code
     except OSError as exc:
         print(f"error: output: {exc}", file=err)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from streamwatch.errors import InputFormatError, StreamwatchError
+from streamwatch.errors import InputFormatError, StreamwatchError, error_line
 from streamwatch.events import Classification
 from streamwatch.models.langid import add_languages_option, parse_languages
 
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             if source is not sys.stdin.buffer:
                 source.close()
     except StreamwatchError as exc:
-        print(f"error: {exc.title}: {exc}", file=err)
+        print(error_line(exc), file=err)
         return exc.exit_code
     except BrokenPipeError:
         return 0

@@ -47,7 +47,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from streamwatch.errors import ConfigError, StreamwatchError
+from streamwatch.errors import ConfigError, run_command
 from streamwatch.events import Classification
 from streamwatch.models.heads import (
     BINARY_HEADS,
@@ -602,11 +602,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        return run(args)
-    except StreamwatchError as exc:
-        print(f"error: {exc.title}: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return run_command(lambda: run(args))
 
 
 if __name__ == "__main__":

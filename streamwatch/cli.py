@@ -23,7 +23,7 @@ from streamwatch.connectors.base import Source
 from streamwatch.connectors.files import FileSource, parse_speed
 from streamwatch.connectors.registry import open_source, parse_spec
 from streamwatch.engine import ConcernEngine
-from streamwatch.errors import ConfigError, StreamwatchError
+from streamwatch.errors import ConfigError, StreamwatchError, error_line
 from streamwatch.events import ClassifiedMessage, SourceState
 from streamwatch.journal import Journal, JournalSink, default_data_dir, iso
 from streamwatch.models.langid import add_languages_option, parse_languages
@@ -414,7 +414,7 @@ def _guard(run: Callable[[], int]) -> int:
         code = run()
         return int(code)
     except StreamwatchError as exc:
-        print(f"streamwatch: error: {exc.title}: {exc}", file=sys.stderr)
+        print(f"streamwatch: {error_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("streamwatch: interrupted", file=sys.stderr)

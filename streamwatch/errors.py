@@ -16,10 +16,14 @@ Every error streamwatch raises on purpose derives from :class:`StreamwatchError`
     └── ScaleOutError          the shared (Redis) backend failed
 
 Each error carries a short ``title`` that the command line prints before the message, so a user
-sees ``error: journal: cannot open ...`` rather than a traceback.
+sees ``error: journal: cannot open ...`` rather than a traceback (:func:`error_line`,
+:func:`run_command`).
 """
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Callable
 
 
 class StreamwatchError(Exception):
@@ -89,3 +93,18 @@ class ScaleOutError(StreamwatchError):
 
     title = "redis"
     exit_code = 7
+
+
+def error_line(exc: StreamwatchError) -> str:
+    """What a command prints for ``exc``: ``error: journal: cannot open ...``."""
+    return f"error: {exc.title}: {exc}"
+
+
+def run_command(body: Callable[[], int]) -> int:
+    """Run a command's ``body``; a :class:`StreamwatchError` becomes its :func:`error_line` on
+    stderr and its exit code instead of a traceback."""
+    try:
+        return body()
+    except StreamwatchError as exc:
+        print(error_line(exc), file=sys.stderr)
+        return exc.exit_code

@@ -205,3 +205,16 @@ def test_loading_the_classifier_is_announced_on_a_terminal_only(
     assert code == 0
     assert ("loading the classifier" in err.getvalue()) is terminal
     assert "session:" in err.getvalue()
+
+
+def test_a_command_body_error_becomes_one_line_and_its_exit_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from streamwatch.errors import ConfigError, run_command
+
+    def body() -> int:
+        raise ConfigError("--speed must be positive")
+
+    assert run_command(body) == 2
+    assert capsys.readouterr().err == "error: configuration: --speed must be positive\n"
+    assert run_command(lambda: 0) == 0

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from streamwatch.errors import InputFormatError, StreamwatchError
+from streamwatch.errors import InputFormatError, StreamwatchError, error_line
 from streamwatch.events import Topic
 from streamwatch.models.training.lexicons import WEAK_TOPICS, Cue, signals
 from streamwatch.models.training.sources import (
@@ -506,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = build(options)
         write(report, options)
     except StreamwatchError as exc:
-        print(f"error: {exc.title}: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return exc.exit_code
     for line in report.stats["build"]["log"]:
         print(line, file=sys.stderr)

@@ -31,7 +31,6 @@ import copy
 import json
 import math
 import shutil
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -42,7 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from streamwatch.errors import ModelError, StreamwatchError
+from streamwatch.errors import ModelError, run_command
 from streamwatch.models.batching import plan_batches
 from streamwatch.models.encoder import CPU_PASS_OVERHEAD, DEFAULT_ENCODER, GPU_PASS_OVERHEAD
 from streamwatch.models.heads import (
@@ -706,15 +705,14 @@ def _loss_weights(items: Sequence[str]) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
+    def body() -> int:
         args, do_install = parse_args(argv)
         run(args)
         if do_install:
             install_shipped(args.out)
-    except StreamwatchError as exc:
-        print(f"error: {exc.title}: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+        return 0
+
+    return run_command(body)
 
 
 if __name__ == "__main__":

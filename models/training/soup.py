@@ -22,7 +22,6 @@ else is tuned. ``--lowercase-shouted`` makes the soup read shouted text lower-ca
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from streamwatch.errors import ModelError, StreamwatchError
+from streamwatch.errors import ModelError, run_command
 from streamwatch.models.heads import MultiHead, load_heads, save_heads
 from streamwatch.models.lora import load_adapter, save_adapter
 from streamwatch.models.training.finetune import (
@@ -191,7 +190,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
+
+    def body() -> int:
         if args.data is not None and not (args.data / "dev.jsonl").is_file():
             raise ModelError(f"{args.data} holds no dev.jsonl: name a build_dataset folder")
         soup(args.runs, args.out, lowercase_shouted=args.lowercase_shouted)
@@ -202,10 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"thresholds tuned on the dev rows of {args.data}: {thresholds}")
         if args.install:
             install_shipped(args.out)
-    except StreamwatchError as exc:
-        print(f"error: {exc.title}: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+        return 0
+
+    return run_command(body)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from streamwatch.errors import InputFormatError, ModelError, StreamwatchError
+from streamwatch.errors import InputFormatError, ModelError, run_command
 from streamwatch.models.heads import (
     BINARY_HEADS,
     DISTRUST,
@@ -675,12 +675,7 @@ def parse_args(argv: Sequence[str] | None) -> TrainArgs:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = parse_args(argv)
-        return run(args)
-    except StreamwatchError as exc:
-        print(f"error: {exc.title}: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return run_command(lambda: run(parse_args(argv)))
 
 
 def run(args: TrainArgs) -> int:
